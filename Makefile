@@ -1,0 +1,40 @@
+# cairn — see README.md.
+GO ?= go
+STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: all build test test-short lint bench fuzz clean
+
+all: build
+
+build:
+	$(GO) build ./...
+
+# The whole suite, race detector on: every package with goroutines is
+# covered, and the fuzz seed corpora run as ordinary tests.
+test:
+	$(GO) test -race -timeout 15m ./...
+
+test-short:
+	$(GO) test -short ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+# Every performance figure of DESIGN.md §10 beside its ceiling measured in
+# the same run.
+bench:
+	$(GO) run ./internal/benchtab
+
+# Run each fuzz target for FUZZTIME (default 60s).
+FUZZTIME ?= 60s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+clean:
+	rm -rf bin

@@ -1,0 +1,709 @@
+package chain
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/cairn-ledger/cairn/chain/types"
+	"github.com/cairn-ledger/cairn/consensus"
+	"github.com/syndtr/goleveldb/leveldb"
+	"github.com/syndtr/goleveldb/leveldb/opt"
+	"github.com/syndtr/goleveldb/leveldb/storage"
+	"github.com/syndtr/goleveldb/leveldb/util"
+)
+
+// SigChecker reports transactions whose signature was already verified on
+// this network (by the txpool), so block import need not verify it again.
+// Implementations must be safe for concurrent use.
+type SigChecker interface {
+	Verified(id types.Hash) bool
+}
+
+// Config configures a Chain. Zero values take the documented defaults.
+type Config struct {
+	// Params are the network's consensus parameters (validated). Required.
+	Params *consensus.Params
+	// Now is the local clock; default time.Now.
+	Now func() time.Time
+	// Sigs, if set, lets import skip signatures verified earlier.
+	Sigs SigChecker
+	// Logger receives one line per imported block and per reorg; default
+	// discards.
+	Logger *slog.Logger
+	// MaxOrphans and MaxOrphanBytes bound the orphan pool; defaults 256
+	// blocks and 32 MiB. OrphanTTL is how long an orphan is kept; default
+	// 10 minutes.
+	MaxOrphans     int
+	MaxOrphanBytes int
+	OrphanTTL      time.Duration
+	// SyncWrites makes every batch an fsync'ed write. Without it a batch is
+	// still atomic and survives a killed process (the OS holds it); only a
+	// power loss can drop the newest blocks, never corrupt the database.
+	SyncWrites bool
+}
+
+func (c *Config) withDefaults() (Config, error) {
+	cfg := *c
+	if cfg.Params == nil || cfg.Params.Genesis() == nil {
+		return cfg, errors.New("chain: Config.Params missing or not validated")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.MaxOrphans == 0 {
+		cfg.MaxOrphans = 256
+	}
+	if cfg.MaxOrphanBytes == 0 {
+		cfg.MaxOrphanBytes = 32 << 20
+	}
+	if cfg.OrphanTTL == 0 {
+		cfg.OrphanTTL = 10 * time.Minute
+	}
+	return cfg, nil
+}
+
+// Chain is the block chain of one node. See the package comment.
+type Chain struct {
+	cfg     Config
+	params  *consensus.Params
+	genesis types.Hash
+	db      *leveldb.DB
+	wopts   *opt.WriteOptions
+
+	mu sync.RWMutex // guards everything below
+	// index holds every known header; candidates the blocks with chainData
+	// that are not invalid and have at least the tip's work.
+	index      map[types.Hash]*blockNode
+	candidates map[*blockNode]struct{}
+	tip        *blockNode
+	main       []*blockNode // main chain by height
+	lt         consensus.LtHash
+	seq        uint64
+	orphans    *orphanPool
+	// rejected remembers blocks refused for a permanent rule violation that
+	// were never stored, so they are refused again without work.
+	rejected map[types.Hash]error
+}
+
+// Open opens (or creates) the chain database in dir.
+func Open(dir string, cfg Config) (*Chain, error) {
+	db, err := leveldb.OpenFile(dir, &opt.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("open chain database %s: %w", dir, err)
+	}
+	c, err := newChain(db, cfg)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// OpenMemory opens a chain on an in-memory LevelDB, for tests.
+func OpenMemory(cfg Config) (*Chain, error) {
+	db, err := leveldb.Open(storage.NewMemStorage(), nil)
+	if err != nil {
+		return nil, err
+	}
+	c, err := newChain(db, cfg)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// Close closes the database. The Chain must not be used afterwards.
+func (c *Chain) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.db.Close()
+}
+
+func newChain(db *leveldb.DB, cfg Config) (*Chain, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	c := &Chain{
+		cfg:        cfg,
+		params:     cfg.Params,
+		genesis:    cfg.Params.GenesisHash(),
+		db:         db,
+		wopts:      &opt.WriteOptions{Sync: cfg.SyncWrites},
+		index:      make(map[types.Hash]*blockNode),
+		candidates: make(map[*blockNode]struct{}),
+		orphans:    newOrphanPool(cfg.MaxOrphans, cfg.MaxOrphanBytes, cfg.OrphanTTL),
+		rejected:   make(map[types.Hash]error),
+	}
+	schema, err := getOptional(db, keySchema)
+	if err != nil {
+		return nil, fmt.Errorf("read chain schema: %w", err)
+	}
+	if schema == nil {
+		if err := c.initGenesis(); err != nil {
+			return nil, err
+		}
+	} else if err := c.checkMeta(schema); err != nil {
+		return nil, err
+	}
+	if err := c.loadIndex(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// initGenesis writes a fresh database: metadata, genesis header and block,
+// allocations and the LtHash, in one batch.
+func (c *Chain) initGenesis() error {
+	it := c.db.NewIterator(nil, nil)
+	nonEmpty := it.Next()
+	it.Release()
+	if nonEmpty {
+		return fmt.Errorf("%w: records present but no schema version; not a cairn chain database", ErrCorrupt)
+	}
+	g := c.params.Genesis()
+	var lt consensus.LtHash
+	batch := new(leveldb.Batch)
+	for _, a := range c.params.Alloc {
+		lt.AddAccount(a.Address, a.Amount, 0)
+		batch.Put(accountKey(a.Address), Account{Balance: a.Amount}.encode())
+	}
+	if lt.Sum() != g.Header.StateRoot {
+		return errors.New("chain: genesis stateRoot does not match its allocations")
+	}
+	n := &blockNode{hash: c.genesis, header: g.Header, status: statusDataStored | statusValid,
+		work: consensus.CalcWork(g.Header.Bits)}
+	batch.Put(hashKey(prefixHeader, n.hash), encodeHeaderRecord(n))
+	batch.Put(hashKey(prefixBlock, n.hash), g.Encode())
+	batch.Put(heightKey(0), n.hash[:])
+	batch.Put(hashKey(prefixUndo, n.hash), encodeUndo(nil))
+	batch.Put(keyLtHash, lt.Bytes())
+	batch.Put(keyTip, n.hash[:])
+	batch.Put(keyGenesis, c.genesis[:])
+	batch.Put(keySchema, []byte{SchemaVersion})
+	if err := c.db.Write(batch, &opt.WriteOptions{Sync: true}); err != nil {
+		return fmt.Errorf("write genesis: %w", err)
+	}
+	return nil
+}
+
+// checkMeta refuses a database of another schema version or network.
+func (c *Chain) checkMeta(schema []byte) error {
+	if len(schema) != 1 || schema[0] != SchemaVersion {
+		return fmt.Errorf("chain database has schema version %v, this build reads version %d: use a new datadir or a matching build", schema, SchemaVersion)
+	}
+	g, err := getOptional(c.db, keyGenesis)
+	if err != nil {
+		return fmt.Errorf("read genesis hash: %w", err)
+	}
+	if !bytes.Equal(g, c.genesis[:]) {
+		other := types.Hash{}
+		copy(other[:], g)
+		return fmt.Errorf("chain database belongs to network %s (genesis %s), not to %s (genesis %s): use another datadir",
+			other.String()[:8], other, c.params.NetID(), c.genesis)
+	}
+	return nil
+}
+
+// loadIndex reads every header record into memory, links parents, and
+// restores tip, main chain, candidates and the running LtHash.
+func (c *Chain) loadIndex() error {
+	var nodes []*blockNode
+	it := c.db.NewIterator(util.BytesPrefix([]byte{prefixHeader}), nil)
+	for it.Next() {
+		h, status, work, err := decodeHeaderRecord(it.Value())
+		if err != nil {
+			it.Release()
+			return err
+		}
+		n := &blockNode{header: h, status: status, work: work}
+		n.hash = h.Hash()
+		if !bytes.Equal(n.hash[:], it.Key()[1:]) {
+			it.Release()
+			return fmt.Errorf("%w: header record under %x hashes to %s", ErrCorrupt, it.Key()[1:], n.hash)
+		}
+		nodes = append(nodes, n)
+	}
+	it.Release()
+	if err := it.Error(); err != nil {
+		return fmt.Errorf("load header index: %w", err)
+	}
+	slices.SortFunc(nodes, func(a, b *blockNode) int {
+		switch {
+		case a.height() < b.height():
+			return -1
+		case a.height() > b.height():
+			return 1
+		}
+		return 0
+	})
+	for _, n := range nodes {
+		c.index[n.hash] = n
+	}
+	for _, n := range nodes {
+		c.seq++
+		n.seq = c.seq
+		if n.height() == 0 {
+			if n.hash != c.genesis {
+				return fmt.Errorf("%w: a second header at height 0 (%s)", ErrCorrupt, n.hash)
+			}
+			n.chainData = true
+			continue
+		}
+		p := c.index[n.header.Parent]
+		if p == nil {
+			return fmt.Errorf("%w: header %s has no parent %s", ErrCorrupt, n.hash, n.header.Parent)
+		}
+		n.parent = p
+		p.children = append(p.children, n)
+		n.chainData = p.chainData && n.status&statusDataStored != 0
+	}
+	tipHash, err := c.db.Get(keyTip, nil)
+	if err != nil {
+		return fmt.Errorf("%w: no tip: %v", ErrCorrupt, err)
+	}
+	var th types.Hash
+	copy(th[:], tipHash)
+	c.tip = c.index[th]
+	if c.tip == nil || len(tipHash) != types.HashSize {
+		return fmt.Errorf("%w: tip %x is not in the header index", ErrCorrupt, tipHash)
+	}
+	ltb, err := c.db.Get(keyLtHash, nil)
+	if err != nil {
+		return fmt.Errorf("%w: no state commitment: %v", ErrCorrupt, err)
+	}
+	if c.lt, err = consensus.LtHashFromBytes(ltb); err != nil {
+		return fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	if root := c.lt.Sum(); root != c.tip.header.StateRoot {
+		return fmt.Errorf("%w: stored state commits to %s, tip %s has stateRoot %s", ErrCorrupt, root, c.tip.hash, c.tip.header.StateRoot)
+	}
+	c.main = make([]*blockNode, c.tip.height()+1)
+	for n := c.tip; n != nil; n = n.parent {
+		c.main[n.height()] = n
+	}
+	for _, n := range nodes {
+		c.considerCandidate(n)
+	}
+	return nil
+}
+
+// considerCandidate adds n to the candidate set if it could become the tip.
+func (c *Chain) considerCandidate(n *blockNode) {
+	if n.chainData && !n.invalid() && n.work.Cmp(c.tip.work) > 0 {
+		c.candidates[n] = struct{}{}
+	}
+}
+
+// ProcessStatus says what ProcessBlock did with a block.
+type ProcessStatus int
+
+const (
+	// StatusConnected: the block is on the main chain now (the tip moved).
+	StatusConnected ProcessStatus = iota + 1
+	// StatusSideChain: stored on a branch with no more work than the tip.
+	StatusSideChain
+	// StatusOrphan: parent unknown; held in the orphan pool.
+	StatusOrphan
+	// StatusDuplicate: already known; nothing done.
+	StatusDuplicate
+)
+
+func (s ProcessStatus) String() string {
+	switch s {
+	case StatusConnected:
+		return "connected"
+	case StatusSideChain:
+		return "side chain"
+	case StatusOrphan:
+		return "orphan"
+	case StatusDuplicate:
+		return "duplicate"
+	}
+	return fmt.Sprintf("ProcessStatus(%d)", int(s))
+}
+
+// Result reports the effect of ProcessBlock on the main chain, orphans
+// connected along the way included. Disconnected lists blocks removed from
+// the main chain, old tip first; Connected the blocks added, in order.
+type Result struct {
+	Status       ProcessStatus
+	Connected    []*types.Block
+	Disconnected []*types.Block
+}
+
+// ErrKnownInvalid is wrapped when a block was already found invalid.
+var ErrKnownInvalid = errors.New("block already known invalid")
+
+// ProcessBlock validates blk and adds it to the chain: extending the tip,
+// storing it on a side branch, reorganising to a branch that now has more
+// work, or holding it as an orphan. It returns a *consensus.RuleError for a
+// block that breaks a rule (ErrTimeTooNew for one from the future, which
+// may be offered again later). Safe for concurrent use.
+func (c *Chain) ProcessBlock(blk *types.Block) (Result, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	res := Result{}
+	st, err := c.processOne(blk, &res)
+	res.Status = st
+	if err != nil || st == StatusOrphan || st == StatusDuplicate {
+		return res, err
+	}
+	// Connect orphans waiting for this block, breadth first.
+	queue := []types.Hash{blk.Hash()}
+	for len(queue) > 0 {
+		h := queue[0]
+		queue = queue[1:]
+		for _, kid := range c.orphans.takeChildren(h) {
+			if _, err := c.processOne(kid, &res); err != nil {
+				c.cfg.Logger.Debug("orphan refused", "hash", kid.Hash(), "err", err)
+				continue
+			}
+			queue = append(queue, kid.Hash())
+		}
+	}
+	if len(res.Connected) > 0 && res.Status == StatusSideChain {
+		res.Status = StatusConnected
+	}
+	return res, nil
+}
+
+func (c *Chain) processOne(blk *types.Block, res *Result) (ProcessStatus, error) {
+	start := time.Now()
+	hash := blk.Hash()
+	if n := c.index[hash]; n != nil {
+		if n.invalid() {
+			return 0, fmt.Errorf("block %s: %w", hash, ErrKnownInvalid)
+		}
+		if n.status&statusDataStored != 0 {
+			return StatusDuplicate, nil
+		}
+	}
+	if err, ok := c.rejected[hash]; ok {
+		return 0, fmt.Errorf("block %s: %w: %w", hash, ErrKnownInvalid, err)
+	}
+	if c.orphans.has(hash) {
+		return StatusDuplicate, nil
+	}
+	parent := c.index[blk.Header.Parent]
+	if parent == nil {
+		if blk.Header.Height == 0 {
+			return 0, consensus.NewRuleError(consensus.ErrBadGenesis, "block %s claims height 0", hash)
+		}
+		// A child of a block refused for good is invalid too: refuse it
+		// rather than hold it as an orphan until it expires.
+		if _, bad := c.rejected[blk.Header.Parent]; bad {
+			err := consensus.NewRuleError(consensus.ErrInvalidAncestor, "parent %s was refused as invalid", blk.Header.Parent)
+			c.reject(hash, err)
+			return 0, err
+		}
+		// Proof of work needs no context: without it, anyone could fill
+		// the orphan pool for free and push out real orphans.
+		if err := consensus.CheckProofOfWork(hash, blk.Header.Bits, c.params.PowLimit); err != nil {
+			c.reject(hash, err)
+			return 0, err
+		}
+		c.orphans.add(hash, blk, blk.EncodedSize(), c.cfg.Now())
+		return StatusOrphan, nil
+	}
+	if parent.invalid() {
+		err := consensus.NewRuleError(consensus.ErrInvalidAncestor, "parent %s is invalid", parent.hash)
+		c.reject(hash, err)
+		return 0, err
+	}
+	if err := c.params.CheckHeader(&blk.Header, hash, parent.parentInfo(), c.cfg.Now().UnixMilli()); err != nil {
+		if consensus.CodeOf(err) != consensus.ErrTimeTooNew {
+			c.reject(hash, err)
+		}
+		return 0, err
+	}
+	ids := blk.TxIDs()
+	// Body rules that a relayed copy could break without the header being at
+	// fault (size, txRoot, duplicates) do not condemn the block hash.
+	if err := c.params.CheckBlockBody(blk, ids, blk.EncodedSize()); err != nil {
+		return 0, err
+	}
+	var known func(types.Hash) bool
+	if c.cfg.Sigs != nil {
+		known = c.cfg.Sigs.Verified
+	}
+	if err := consensus.VerifyBlockSignatures(blk, ids, c.genesis, known); err != nil {
+		c.reject(hash, err) // txRoot commits to the signatures: the header is at fault
+		return 0, err
+	}
+
+	c.seq++
+	n := c.index[hash] // a header known without its body keeps its place
+	if n == nil {
+		n = &blockNode{hash: hash, header: blk.Header, parent: parent, seq: c.seq,
+			work: new(big.Int).Add(parent.work, consensus.CalcWork(blk.Header.Bits))}
+	}
+	n.status |= statusDataStored
+	n.chainData = parent.chainData
+	enc := blk.Encode()
+
+	if parent == c.tip {
+		view := newStateView(c.db, &c.lt)
+		undo, err := view.connect(c.params, blk)
+		if err != nil {
+			if isRuleError(err) {
+				c.reject(hash, err)
+			}
+			return 0, err
+		}
+		n.status |= statusValid
+		batch := new(leveldb.Batch)
+		batch.Put(hashKey(prefixHeader, hash), encodeHeaderRecord(n))
+		batch.Put(hashKey(prefixBlock, hash), enc)
+		c.writeConnect(batch, n, blk, ids, undo)
+		view.write(batch)
+		batch.Put(keyTip, hash[:])
+		if err := c.db.Write(batch, c.wopts); err != nil {
+			n.status &^= statusDataStored | statusValid
+			return 0, fmt.Errorf("write block %s: %w", hash, err)
+		}
+		c.addNode(n)
+		c.lt = view.lt
+		c.setTip(n)
+		res.Connected = append(res.Connected, blk)
+		c.cfg.Logger.Info("imported block", "height", n.height(), "hash", hash, "txs", len(blk.Txs),
+			"took", time.Since(start).Round(time.Microsecond))
+		return StatusConnected, nil
+	}
+
+	batch := new(leveldb.Batch)
+	batch.Put(hashKey(prefixHeader, hash), encodeHeaderRecord(n))
+	batch.Put(hashKey(prefixBlock, hash), enc)
+	if err := c.db.Write(batch, c.wopts); err != nil {
+		n.status &^= statusDataStored
+		return 0, fmt.Errorf("write block %s: %w", hash, err)
+	}
+	c.addNode(n)
+	c.considerCandidate(n)
+	before := len(res.Connected)
+	if err := c.activateBestChain(res); err != nil {
+		return 0, err
+	}
+	if len(res.Connected) > before {
+		return StatusConnected, nil
+	}
+	c.cfg.Logger.Debug("stored side-chain block", "height", n.height(), "hash", hash)
+	return StatusSideChain, nil
+}
+
+func (c *Chain) reject(hash types.Hash, err error) {
+	if len(c.rejected) >= 4096 {
+		clear(c.rejected)
+	}
+	c.rejected[hash] = err
+}
+
+func (c *Chain) addNode(n *blockNode) {
+	if c.index[n.hash] == nil {
+		c.index[n.hash] = n
+		n.parent.children = append(n.parent.children, n)
+	}
+}
+
+// setTip moves the tip to n, updates the main chain and prunes candidates
+// that can no longer win.
+func (c *Chain) setTip(n *blockNode) {
+	c.tip = n
+	fork := n
+	for fork.height() >= uint64(len(c.main)) || c.main[fork.height()] != fork {
+		fork = fork.parent
+	}
+	c.main = c.main[:fork.height()+1]
+	var path []*blockNode
+	for it := n; it != fork; it = it.parent {
+		path = append(path, it)
+	}
+	for i := len(path) - 1; i >= 0; i-- {
+		c.main = append(c.main, path[i])
+	}
+	for cand := range c.candidates {
+		if cand.work.Cmp(n.work) <= 0 {
+			delete(c.candidates, cand)
+		}
+	}
+}
+
+// writeConnect adds the index records of connecting n to batch: undo,
+// main-chain height, tx locations, status.
+func (c *Chain) writeConnect(batch *leveldb.Batch, n *blockNode, blk *types.Block, ids []types.Hash, undo []undoEntry) {
+	batch.Put(hashKey(prefixUndo, n.hash), encodeUndo(undo))
+	batch.Put(heightKey(n.height()), n.hash[:])
+	for i, id := range ids {
+		batch.Put(hashKey(prefixTx, id), encodeTxLoc(n.hash, i))
+	}
+	batch.Put(hashKey(prefixHeader, n.hash), encodeHeaderRecord(n))
+}
+
+// bestCandidate returns the candidate that should be the tip.
+func (c *Chain) bestCandidate() *blockNode {
+	var best *blockNode
+	for n := range c.candidates {
+		if best == nil || n.betterThan(best) {
+			best = n
+		}
+	}
+	return best
+}
+
+// activateBestChain reorganises to the best candidate as long as one has
+// more work than the tip (DESIGN.md §4). The whole new branch is validated
+// in memory before anything is written; a block that breaks a rule is
+// marked invalid with its descendants, and the search starts again, so the
+// node settles on the best valid chain. Each switch is one batch.
+func (c *Chain) activateBestChain(res *Result) error {
+	for {
+		cand := c.bestCandidate()
+		if cand == nil || cand.work.Cmp(c.tip.work) <= 0 {
+			return nil
+		}
+		if err := c.reorganize(cand, res); err != nil {
+			return err
+		}
+	}
+}
+
+func (c *Chain) reorganize(target *blockNode, res *Result) error {
+	start := time.Now()
+	oldTip := c.tip
+	fork := findFork(oldTip, target)
+	var attach []*blockNode
+	for n := target; n != fork; n = n.parent {
+		attach = append(attach, n)
+	}
+	slices.Reverse(attach)
+
+	view := newStateView(c.db, &c.lt)
+	var detached []*types.Block
+	for n := oldTip; n != fork; n = n.parent {
+		blk, err := c.readBlock(n.hash)
+		if err != nil {
+			return err
+		}
+		ub, err := c.db.Get(hashKey(prefixUndo, n.hash), nil)
+		if err != nil {
+			return fmt.Errorf("%w: undo record of %s: %v", ErrCorrupt, n.hash, err)
+		}
+		undo, err := decodeUndo(ub)
+		if err != nil {
+			return err
+		}
+		if err := view.disconnect(undo, n.parent.header.StateRoot); err != nil {
+			return err
+		}
+		detached = append(detached, blk)
+	}
+
+	batch := new(leveldb.Batch)
+	marks := new(leveldb.Batch) // invalid marks: written whatever happens
+	var connected []*types.Block
+	newTip := fork
+	for _, n := range attach {
+		blk, err := c.readBlock(n.hash)
+		if err != nil {
+			return err
+		}
+		undo, err := view.connect(c.params, blk)
+		if err != nil {
+			if !isRuleError(err) {
+				return err
+			}
+			c.cfg.Logger.Warn("invalid block in heavier branch", "height", n.height(), "hash", n.hash, "err", err)
+			c.markInvalid(n, marks)
+			break
+		}
+		n.status |= statusValid
+		c.writeConnect(batch, n, blk, blk.TxIDs(), undo)
+		connected = append(connected, blk)
+		newTip = n
+	}
+	if newTip.work.Cmp(oldTip.work) <= 0 {
+		// The valid part of the branch does not beat the tip: keep the tip
+		// and record only the invalid marks.
+		if err := c.db.Write(marks, c.wopts); err != nil {
+			return fmt.Errorf("write invalid marks: %w", err)
+		}
+		return nil
+	}
+	if err := marks.Replay(batch); err != nil {
+		return err
+	}
+	for n := oldTip; n != fork; n = n.parent {
+		if n.height() > newTip.height() {
+			batch.Delete(heightKey(n.height()))
+		}
+		batch.Delete(hashKey(prefixUndo, n.hash))
+	}
+	for _, blk := range detached {
+		for _, tx := range blk.Txs {
+			batch.Delete(hashKey(prefixTx, tx.ID()))
+		}
+	}
+	// A tx both in the old and in the new branch keeps its new location:
+	// re-put the connected ones after the deletes (a batch applies in order).
+	for i, blk := range connected {
+		for j, tx := range blk.Txs {
+			batch.Put(hashKey(prefixTx, tx.ID()), encodeTxLoc(attach[i].hash, j))
+		}
+	}
+	view.write(batch)
+	batch.Put(keyTip, newTip.hash[:])
+	if err := c.db.Write(batch, c.wopts); err != nil {
+		return fmt.Errorf("write reorganisation to %s: %w", newTip.hash, err)
+	}
+	c.lt = view.lt
+	c.setTip(newTip)
+	res.Disconnected = append(res.Disconnected, detached...)
+	res.Connected = append(res.Connected, connected...)
+	if len(detached) > 0 {
+		c.cfg.Logger.Info("reorganized", "depth", len(detached), "old", oldTip.hash, "new", newTip.hash,
+			"height", newTip.height(), "connected", len(connected), "took", time.Since(start).Round(time.Microsecond))
+	} else {
+		c.cfg.Logger.Info("connected branch", "height", newTip.height(), "hash", newTip.hash, "blocks", len(connected))
+	}
+	return nil
+}
+
+// markInvalid marks n invalid and its descendants as invalid-ancestor, in
+// memory and in batch, and drops them from the candidates.
+func (c *Chain) markInvalid(n *blockNode, batch *leveldb.Batch) {
+	n.status |= statusInvalid
+	stack := []*blockNode{n}
+	for len(stack) > 0 {
+		m := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if m != n {
+			m.status |= statusInvalidAncestor
+		}
+		delete(c.candidates, m)
+		batch.Put(hashKey(prefixHeader, m.hash), encodeHeaderRecord(m))
+		stack = append(stack, m.children...)
+	}
+}
+
+func (c *Chain) readBlock(h types.Hash) (*types.Block, error) {
+	b, err := c.db.Get(hashKey(prefixBlock, h), nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: block %s: %v", ErrCorrupt, h, err)
+	}
+	blk, err := types.DecodeBlock(b, types.MaxBlockSizeLimit)
+	if err != nil {
+		return nil, fmt.Errorf("%w: block %s: %v", ErrCorrupt, h, err)
+	}
+	return blk, nil
+}
