@@ -428,7 +428,7 @@ func (c *Chain) processOne(blk *types.Block, res *Result) (ProcessStatus, error)
 		}
 		return 0, err
 	}
-	ids := blk.TxIDs()
+	ids := txIDs(blk)
 	// Body rules that a relayed copy could break without the header being at
 	// fault (size, txRoot, duplicates) do not condemn the block hash.
 	if err := c.params.CheckBlockBody(blk, ids, blk.EncodedSize()); err != nil {
@@ -438,7 +438,7 @@ func (c *Chain) processOne(blk *types.Block, res *Result) (ProcessStatus, error)
 	if c.cfg.Sigs != nil {
 		known = c.cfg.Sigs.Verified
 	}
-	if err := consensus.VerifyBlockSignatures(blk, ids, c.genesis, known); err != nil {
+	if err := c.verifySignatures(blk, ids, known); err != nil {
 		c.reject(hash, err) // txRoot commits to the signatures: the header is at fault
 		return 0, err
 	}
@@ -628,7 +628,7 @@ func (c *Chain) reorganize(target *blockNode, res *Result) error {
 			break
 		}
 		n.status |= statusValid
-		c.writeConnect(batch, n, blk, blk.TxIDs(), undo)
+		c.writeConnect(batch, n, blk, txIDs(blk), undo)
 		connected = append(connected, blk)
 		newTip = n
 	}

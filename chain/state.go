@@ -3,6 +3,7 @@ package chain
 import (
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/cairn-ledger/cairn/chain/types"
 	"github.com/cairn-ledger/cairn/consensus"
@@ -69,15 +70,42 @@ func (d *blockDelta) get(a types.Address) (Account, error) {
 	return acc, nil
 }
 
+// ltDelta returns Σ element(new) − Σ element(old) over the accounts the
+// block changed, each expanded once for its old and once for its new value,
+// computed on every core for large blocks.
+func (d *blockDelta) ltDelta() *consensus.LtHash {
+	var mu sync.Mutex
+	var total consensus.LtHash
+	forEachChunk(len(d.order), func(lo, hi int) {
+		var part consensus.LtHash
+		for _, a := range d.order[lo:hi] {
+			if old, cur := d.old[a], d.cur[a]; old != cur {
+				part.SubAccount(a, old.Balance, old.Nonce)
+				part.AddAccount(a, cur.Balance, cur.Nonce)
+			}
+		}
+		mu.Lock()
+		total.Add(&part)
+		mu.Unlock()
+	})
+	return &total
+}
+
 // connect applies blk to the view (DESIGN.md §3) and returns its undo
 // record. A rule violation returns a *consensus.RuleError and leaves the
 // view as it was.
 func (v *stateView) connect(p *consensus.Params, blk *types.Block) ([]undoEntry, error) {
 	n := 2*len(blk.Txs) + 1
 	d := &blockDelta{v: v, old: make(map[types.Address]Account, n), cur: make(map[types.Address]Account, n)}
+	senders := make([]types.Address, len(blk.Txs))
+	forEachChunk(len(blk.Txs), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			senders[i] = blk.Txs[i].Sender()
+		}
+	})
 	var fees uint64
 	for i, tx := range blk.Txs {
-		sender := tx.Sender()
+		sender := senders[i]
 		from, err := d.get(sender)
 		if err != nil {
 			return nil, err
@@ -125,12 +153,7 @@ func (v *stateView) connect(p *consensus.Params, blk *types.Block) ([]undoEntry,
 		d.cur[blk.Header.Miner] = m
 	}
 	lt := v.lt
-	for _, a := range d.order {
-		if old, cur := d.old[a], d.cur[a]; old != cur {
-			lt.SubAccount(a, old.Balance, old.Nonce)
-			lt.AddAccount(a, cur.Balance, cur.Nonce)
-		}
-	}
+	lt.Add(d.ltDelta())
 	if root := lt.Sum(); root != blk.Header.StateRoot {
 		return nil, consensus.NewRuleError(consensus.ErrBadStateRoot, "stateRoot %s, computed %s", blk.Header.StateRoot, root)
 	}

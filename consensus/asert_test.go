@@ -243,6 +243,8 @@ func TestASERTCases(t *testing.T) {
 		{"heightDelta MaxInt64", anchor, 0, math.MaxInt64, 600, 172800, maxTarget, big.NewInt(1)},
 		{"huge halfLife, overflowing numerator", anchor, math.MaxInt64 / 4, 0, 1, math.MaxInt64 / 4 * 3,
 			maxTarget, nil /* checked against the reference below */},
+		{"huge halfLife, overflowing negative numerator", anchor, -(math.MaxInt64 / 4), 0, 1, math.MaxInt64 / 4 * 3,
+			maxTarget, nil /* truncating: -21845.33 -> -21845 */},
 		// anchorTarget <= 0 behaves as 0 does in the specification: 1.
 		{"zero anchor", new(big.Int), 600, 0, 600, 172800, maxTarget, big.NewInt(1)},
 	}

@@ -82,12 +82,21 @@ func (p *Params) CheckBlockBody(b *types.Block, ids []types.Hash, size int) erro
 // genesis hash is genesis, in one batch. known, if not nil, reports txs whose
 // signature was already verified (by the txpool); they are skipped.
 func VerifyBlockSignatures(b *types.Block, ids []types.Hash, genesis types.Hash, known func(types.Hash) bool) error {
-	bv := NewBatchVerifier(len(b.Txs))
-	idx := make([]int, 0, len(b.Txs))
-	for i, tx := range b.Txs {
+	return VerifyTxSignatures(b.Txs, ids, 0, len(b.Txs), genesis, known)
+}
+
+// VerifyTxSignatures checks the signatures of txs[lo:hi] (whose ids are
+// ids) in one batch, skipping those known reports; callers split a block
+// into ranges to verify on several cores. The error names the first bad tx
+// by id and index.
+func VerifyTxSignatures(txs []*types.Tx, ids []types.Hash, lo, hi int, genesis types.Hash, known func(types.Hash) bool) error {
+	bv := NewBatchVerifier(hi - lo)
+	idx := make([]int, 0, hi-lo)
+	for i := lo; i < hi; i++ {
 		if known != nil && known(ids[i]) {
 			continue
 		}
+		tx := txs[i]
 		bv.Add(tx.From, tx.SigningDigest(genesis), tx.Sig)
 		idx = append(idx, i)
 	}

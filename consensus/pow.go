@@ -52,9 +52,10 @@ func CompactToBig(bits uint32) *big.Int {
 	return n
 }
 
-// BigToCompact returns the compact form of n. The compact form keeps only
-// the 23 most significant bits of the mantissa, so large values are
-// truncated (rounded towards zero). A mantissa that would have its top bit
+// BigToCompact returns the compact form of n. The compact form keeps at most
+// 23 significant bits, so a larger positive n is truncated (rounded towards
+// zero; for a negative n btcd rounds the magnitude up, and so does this). A
+// mantissa that would have its top bit
 // (0x00800000, the sign bit) set is shifted right one byte and the exponent
 // incremented, so the sign bit only ever marks negative numbers. It is btcd's
 // blockchain.BigToCompact, including its behaviour for negative numbers and
@@ -78,7 +79,7 @@ func BigToCompact(n *big.Int) uint32 {
 	} else {
 		// Like btcd, shift a copy of n itself: for a negative n, Rsh rounds
 		// towards minus infinity, so the magnitude is rounded up.
-		tn := new(big.Int).Abs(n)
+		tn := new(big.Int).Set(n)
 		mantissa = uint32(tn.Rsh(tn, 8*(exponent-3)).Bits()[0])
 	}
 
