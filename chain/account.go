@@ -53,7 +53,10 @@ func encodeUndo(entries []undoEntry) []byte {
 
 func decodeUndo(b []byte) ([]undoEntry, error) {
 	n, k := binary.Uvarint(b)
-	if k <= 0 || uint64(len(b)-k) != n*undoEntrySize {
+	// Bound n by the bytes present before multiplying (no overflow) and
+	// insist on the minimal count encoding (one record, one encoding).
+	if k <= 0 || k != len(binary.AppendUvarint(nil, n)) || n > uint64(len(b)/undoEntrySize) ||
+		uint64(len(b)-k) != n*undoEntrySize {
 		return nil, fmt.Errorf("%w: undo record of %d bytes", ErrCorrupt, len(b))
 	}
 	b = b[k:]

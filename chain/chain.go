@@ -90,8 +90,9 @@ type Chain struct {
 	lt         consensus.LtHash
 	seq        uint64
 	orphans    *orphanPool
-	// rejected remembers blocks refused for a permanent rule violation that
-	// were never stored, so they are refused again without work.
+	// rejected remembers blocks refused for a permanent rule violation, with
+	// the reason: those never stored, so they are refused again without
+	// work, and those a reorganisation found invalid.
 	rejected map[types.Hash]error
 }
 
@@ -159,6 +160,12 @@ func newChain(db *leveldb.DB, cfg Config) (*Chain, error) {
 	}
 	if err := c.loadIndex(); err != nil {
 		return nil, err
+	}
+	// A branch stored with more work than the tip whose reorganisation was
+	// never written (the process died between the two batches) wins now,
+	// not only when the next side-chain block happens to arrive.
+	if err := c.activateBestChain(&Result{}); err != nil {
+		return nil, fmt.Errorf("activate best chain: %w", err)
 	}
 	return c, nil
 }
@@ -230,8 +237,9 @@ func (c *Chain) loadIndex() error {
 		n := &blockNode{header: h, status: status, work: work}
 		n.hash = h.Hash()
 		if !bytes.Equal(n.hash[:], it.Key()[1:]) {
-			it.Release()
-			return fmt.Errorf("%w: header record under %x hashes to %s", ErrCorrupt, it.Key()[1:], n.hash)
+			err := fmt.Errorf("%w: header record under %x hashes to %s", ErrCorrupt, it.Key()[1:], n.hash)
+			it.Release() // Key is not valid after Release
+			return err
 		}
 		nodes = append(nodes, n)
 	}
@@ -350,17 +358,22 @@ var ErrKnownInvalid = errors.New("block already known invalid")
 // storing it on a side branch, reorganising to a branch that now has more
 // work, or holding it as an orphan. It returns a *consensus.RuleError for a
 // block that breaks a rule (ErrTimeTooNew for one from the future, which
-// may be offered again later). Safe for concurrent use.
+// may be offered again later), also when blk was stored on a side branch
+// and connecting that branch showed blk or an ancestor invalid
+// (ErrInvalidAncestor for the latter); the Result returned with such an
+// error still reports any change of the main chain made before the fault
+// was found. Safe for concurrent use.
 func (c *Chain) ProcessBlock(blk *types.Block) (Result, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	res := Result{}
 	st, err := c.processOne(blk, &res)
 	res.Status = st
-	if err != nil || st == StatusOrphan || st == StatusDuplicate {
+	if st == StatusOrphan || st == StatusDuplicate || err != nil && !c.condemned(blk.Hash()) {
 		return res, err
 	}
-	// Connect orphans waiting for this block, breadth first.
+	// Connect orphans waiting for this block, breadth first; those waiting
+	// for a block found invalid are refused in turn.
 	queue := []types.Hash{blk.Hash()}
 	for len(queue) > 0 {
 		h := queue[0]
@@ -368,10 +381,16 @@ func (c *Chain) ProcessBlock(blk *types.Block) (Result, error) {
 		for _, kid := range c.orphans.takeChildren(h) {
 			if _, err := c.processOne(kid, &res); err != nil {
 				c.cfg.Logger.Debug("orphan refused", "hash", kid.Hash(), "err", err)
+				if c.condemned(kid.Hash()) {
+					queue = append(queue, kid.Hash()) // its own orphans are refused in turn
+				}
 				continue
 			}
 			queue = append(queue, kid.Hash())
 		}
+	}
+	if err != nil {
+		return res, err
 	}
 	if len(res.Connected) > 0 && res.Status == StatusSideChain {
 		res.Status = StatusConnected
@@ -495,11 +514,30 @@ func (c *Chain) processOne(blk *types.Block, res *Result) (ProcessStatus, error)
 	if err := c.activateBestChain(res); err != nil {
 		return 0, err
 	}
+	if n.invalid() {
+		// Connecting the branch showed that n, or one of its ancestors,
+		// breaks a rule: refuse n like any invalid block, so that it is
+		// not relayed.
+		if err, ok := c.rejected[hash]; ok && n.status&statusInvalid != 0 {
+			return 0, err
+		}
+		return 0, consensus.NewRuleError(consensus.ErrInvalidAncestor, "an ancestor of %s broke a rule when its branch was connected", hash)
+	}
 	if len(res.Connected) > before {
 		return StatusConnected, nil
 	}
 	c.cfg.Logger.Debug("stored side-chain block", "height", n.height(), "hash", hash)
 	return StatusSideChain, nil
+}
+
+// condemned reports whether the block h is known to break a rule, so that
+// every descendant of it does too.
+func (c *Chain) condemned(h types.Hash) bool {
+	if n := c.index[h]; n != nil {
+		return n.invalid()
+	}
+	_, ok := c.rejected[h]
+	return ok
 }
 
 func (c *Chain) reject(hash types.Hash, err error) {
@@ -624,6 +662,7 @@ func (c *Chain) reorganize(target *blockNode, res *Result) error {
 				return err
 			}
 			c.cfg.Logger.Warn("invalid block in heavier branch", "height", n.height(), "hash", n.hash, "err", err)
+			c.reject(n.hash, err) // the reason, for ProcessBlock's answer
 			c.markInvalid(n, marks)
 			break
 		}

@@ -180,8 +180,9 @@ func (c *Chain) Verify() error {
 			return err
 		}
 		if acc.IsZero() {
-			it.Release()
-			return fmt.Errorf("%w: zero account stored at %x", ErrCorrupt, it.Key()[1:])
+			err := fmt.Errorf("%w: zero account stored at %x", ErrCorrupt, it.Key()[1:])
+			it.Release() // Key is not valid after Release
+			return err
 		}
 		var a types.Address
 		copy(a[:], it.Key()[1:])

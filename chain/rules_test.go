@@ -445,8 +445,10 @@ func TestRulesInvalidAncestor(t *testing.T) {
 	if err != nil || res.Status != chain.StatusSideChain {
 		t.Fatalf("b2: %v, %v; want a side chain block (its state is checked only when it could win)", res.Status, err)
 	}
-	if _, err := c.ProcessBlock(b.Get("b3")); err != nil {
-		t.Fatalf("b3: %v", err)
+	// b3 is stored, then found to descend from an invalid block when its
+	// branch is connected: it is refused like any invalid block.
+	if _, err := c.ProcessBlock(b.Get("b3")); consensus.CodeOf(err) != consensus.ErrInvalidAncestor {
+		t.Fatalf("b3: %v, want ErrInvalidAncestor", err)
 	}
 	b.CheckTip(c, "a2")
 	for name, want := range map[string]bool{"b2": true, "b3": true, "a2": false} {

@@ -52,8 +52,6 @@ const (
 	ErrBadGenesis
 	// ErrInvalidAncestor: the block descends from an invalid block.
 	ErrInvalidAncestor
-
-	numErrorCodes = iota
 )
 
 var errorCodeNames = map[ErrorCode]string{

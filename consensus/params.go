@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"regexp"
 	"slices"
@@ -80,9 +81,16 @@ func ParseGenesis(data []byte) (*Params, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&g); err != nil {
+		// A value of the wrong JSON type is a problem with that field.
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			field, _, _ := strings.Cut(te.Field, ".")
+			return nil, genesisErr(field, "got JSON %s, want %s", te.Value, te.Type)
+		}
 		return nil, fmt.Errorf("genesis: invalid JSON: %w", err)
 	}
-	if dec.More() {
+	// Only the end of input may follow (dec.More misses a stray ']' or '}').
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, errors.New("genesis: invalid JSON: trailing data after the object")
 	}
 	required := []struct {

@@ -338,3 +338,26 @@ func BenchmarkVerifyBatch1024(b *testing.B) {
 	}
 	reportSigRate(b, n)
 }
+
+// BenchmarkVerifyBatch1024Parallel is batch verification on every core at
+// once (one batch of 1024 per goroutine per op): the ceiling for importing
+// blocks of unseen txs, which verifies a block's batches on every core.
+func BenchmarkVerifyBatch1024Parallel(b *testing.B) {
+	const n = 1024
+	s := benchSigs(b, n)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		v := NewBatchVerifier(n)
+		for pb.Next() {
+			v.Reset()
+			for i := range s {
+				v.Add(s[i].pub, s[i].digest, s[i].sig)
+			}
+			if all, _ := v.Verify(); !all {
+				b.Error("refused")
+				return
+			}
+		}
+	})
+	reportSigRate(b, n)
+}

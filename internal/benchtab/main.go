@@ -41,7 +41,7 @@ var figures = []figure{
 	{name: "txpool admission, tx/s", value: metric{"BenchmarkAdmission", "tx/s"},
 		ceiling: metric{"BenchmarkVerifySingle", "sig/s"}, ratio: 0.7, target: ">= 0.7 of single verify"},
 	{name: "block import, unseen txs, tx/s", value: metric{"BenchmarkImportUnseen1000", "tx/s"},
-		ceiling: metric{"BenchmarkVerifyBatch1024", "sig/s"}, ratio: 0.6, target: ">= 0.6 of batch verify"},
+		ceiling: metric{"BenchmarkVerifyBatch1024Parallel", "sig/s"}, ratio: 0.6, target: ">= 0.6 of batch verify on all cores"},
 	{name: "block import, pre-verified txs, tx/s", value: metric{"BenchmarkImportVerified1000", "tx/s"},
 		ceiling: metric{"BenchmarkLevelDBBatch1000", "tx/s"}, ratio: 0.5, target: ">= 0.5 of the LevelDB batch"},
 	{name: "sync of 20,000 blocks, blocks/s", value: metric{"BenchmarkSync20000", "blocks/s"},
@@ -60,13 +60,26 @@ var figures = []figure{
 		lower: true, abs: 0.3, target: "<= 0.3 s"},
 }
 
-// other figures the issues ask for, printed without a ceiling.
-var others = []metric{
-	{"BenchmarkEncodeHeader", "ns/op"}, {"BenchmarkDecodeHeader", "ns/op"},
-	{"BenchmarkEncodeTx", "ns/op"}, {"BenchmarkDecodeTx", "ns/op"},
-	{"BenchmarkEncodeBlock1000", "ns/op"}, {"BenchmarkDecodeBlock1000", "ns/op"},
-	{"BenchmarkVerifySingleStdlib", "sig/s"},
-	{"BenchmarkLtHashAccount", "ns/op"}, {"BenchmarkLtHashAdd", "ns/op"},
+// side is a figure an issue asks for that §10 gives no target: printed
+// beside a reference measured in the same run, when there is one.
+type side struct {
+	name        string
+	value, base metric
+}
+
+var sides = []side{
+	{"LtHash per account value (expand + add), ns", metric{"BenchmarkLtHashAccount", "ns/op"}, metric{"BenchmarkAESCTR2048", "ns/op"}},
+	{"LtHash lane-wise add, ns", metric{"BenchmarkLtHashAdd", "ns/op"}, metric{}},
+	{"batch verify (1024), sig/s", metric{"BenchmarkVerifyBatch1024", "sig/s"}, metric{"BenchmarkVerifySingle", "sig/s"}},
+	{"single verify, crypto/ed25519, sig/s", metric{"BenchmarkVerifySingleStdlib", "sig/s"}, metric{"BenchmarkVerifySingle", "sig/s"}},
+	{"encode header, ns", metric{"BenchmarkEncodeHeader", "ns/op"}, metric{}},
+	{"decode header, ns", metric{"BenchmarkDecodeHeader", "ns/op"}, metric{}},
+	{"header hash, ns", metric{"BenchmarkHeaderHash", "ns/op"}, metric{}},
+	{"encode tx, ns", metric{"BenchmarkEncodeTx", "ns/op"}, metric{}},
+	{"decode tx, ns", metric{"BenchmarkDecodeTx", "ns/op"}, metric{}},
+	{"encode 1000-tx block, MB/s", metric{"BenchmarkEncodeBlock1000", "MB/s"}, metric{}},
+	{"decode 1000-tx block, MB/s", metric{"BenchmarkDecodeBlock1000", "MB/s"}, metric{}},
+	{"Merkle root of 1000 ids, ns", metric{"BenchmarkMerkleRoot1000", "ns/op"}, metric{}},
 }
 
 var lineRE = regexp.MustCompile(`^(Benchmark\S+?)(-\d+)?\s+\d+\s+(.*)$`)
@@ -164,12 +177,20 @@ func report(w *os.File, res map[string]map[string]float64) int {
 		fmt.Fprintf(tw, "%s\t%.4g %s\t%s\t%s\t%s\t%s\n", f.name, v, f.value.unit, ceil, ratio, f.target, verdict)
 	}
 	tw.Flush()
-	fmt.Fprintln(w, "\nother figures")
+	fmt.Fprintln(w, "\nother figures, beside a reference from this run")
 	tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	for _, m := range others {
-		if v, ok := get(m); ok {
-			fmt.Fprintf(tw, "%s\t%.4g %s\n", m.bench, v, m.unit)
+	fmt.Fprintln(tw, "figure\tvalue\treference\tvalue/reference")
+	for _, sd := range sides {
+		v, ok := get(sd.value)
+		if !ok {
+			continue
 		}
+		ref, ratio := "-", "-"
+		if b, ok := get(sd.base); ok && b != 0 {
+			ref = fmt.Sprintf("%.4g %s (%s)", b, sd.base.unit, strings.TrimPrefix(sd.base.bench, "Benchmark"))
+			ratio = fmt.Sprintf("%.2f", v/b)
+		}
+		fmt.Fprintf(tw, "%s\t%.4g %s\t%s\t%s\n", sd.name, v, sd.value.unit, ref, ratio)
 	}
 	tw.Flush()
 	if missed > 0 {
