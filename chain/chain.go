@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"math/big"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -97,8 +100,17 @@ type Chain struct {
 }
 
 // Open opens (or creates) the chain database in dir.
+//
+// A new database is made in dir+".new" and renamed to dir once its genesis
+// is written: goleveldb cannot reopen a database whose creation was cut
+// short (its first manifest written, CURRENT not yet), so creating it in
+// place would leave a node killed during its very first start unable to
+// restart without repair. A missing or empty dir is created this way.
 func Open(dir string, cfg Config) (*Chain, error) {
-	db, err := leveldb.OpenFile(dir, &opt.Options{})
+	if err := createDB(dir, cfg); err != nil {
+		return nil, err
+	}
+	db, err := leveldb.OpenFile(dir, &opt.Options{ErrorIfMissing: true})
 	if err != nil {
 		return nil, fmt.Errorf("open chain database %s: %w", dir, err)
 	}
@@ -108,6 +120,51 @@ func Open(dir string, cfg Config) (*Chain, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// createDB creates the database of dir, holding genesis, if dir is missing
+// or empty; see Open.
+func createDB(dir string, cfg Config) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("open chain database %s: %w", dir, err)
+	}
+	if len(entries) > 0 {
+		return nil
+	}
+	tmp := dir + ".new"
+	if err := os.RemoveAll(tmp); err != nil { // left by a creation cut short
+		return fmt.Errorf("create chain database: %w", err)
+	}
+	db, err := leveldb.OpenFile(tmp, &opt.Options{})
+	if err != nil {
+		return fmt.Errorf("create chain database %s: %w", tmp, err)
+	}
+	c, err := newChain(db, cfg)
+	if err != nil {
+		db.Close()
+		os.RemoveAll(tmp)
+		return err
+	}
+	if err := c.Close(); err != nil {
+		os.RemoveAll(tmp)
+		return fmt.Errorf("create chain database %s: %w", tmp, err)
+	}
+	// os.Rename refuses an existing directory, even an empty one: remove it
+	// first. A kill in between leaves dir missing, which is recreated.
+	if err := os.Remove(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		os.RemoveAll(tmp)
+		return fmt.Errorf("create chain database: %w", err)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		os.RemoveAll(tmp)
+		return fmt.Errorf("create chain database: %w", err)
+	}
+	if d, err := os.Open(filepath.Dir(dir)); err == nil {
+		d.Sync() // make the rename durable; best effort (not every file system syncs directories)
+		d.Close()
+	}
+	return nil
 }
 
 // OpenMemory opens a chain on an in-memory LevelDB, for tests.

@@ -1,0 +1,509 @@
+package chain_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cairn-ledger/cairn/chain"
+	"github.com/cairn-ledger/cairn/chain/chaintest"
+	"github.com/cairn-ledger/cairn/chain/types"
+	"github.com/syndtr/goleveldb/leveldb"
+	"github.com/syndtr/goleveldb/leveldb/opt"
+)
+
+// Crash recovery (acceptance item 5; DESIGN.md §5: "after kill -9 at any
+// instant the node restarts without repair and its tip, state and indexes
+// agree").
+//
+// The parent test builds a fixed set of blocks with forks and three deep
+// reorganisations, writes them to a file and then, over and over, starts a
+// child process (this test binary, running TestCrashChild) that opens a
+// datadir on disk and imports the blocks, and kills it with SIGKILL after a
+// random delay. After every kill the parent reopens the datadir in-process
+// and checks that Open succeeds without repair, Verify passes, the tip is
+// one of the built blocks with exactly the model's state, the main-chain
+// height index and the tx index agree with the tip's ancestry, and no
+// stored block has more work than the tip. The datadir is kept across kills
+// until a child gets through the whole file; then the tip must be the
+// final best block, and a fresh datadir starts.
+//
+//	genesis -> a1 ... a10 -> a11 ... a20 -> a21 ... a40
+//	                    |             \-> d21 ... d70        (reorg 3: 50 back to a10)
+//	                    \-> b11 ... b30 -> b31 ... b50       (reorg 1: 30 back to a10)
+//	                                  \-> c31 ... c60        (reorg 2: 20 back to b30)
+//
+// Delivered in the order a, b, c, d: b41, c51 and d61 each trigger a reorg,
+// the last one through a10 (disconnect c60..c31, b30..b11; connect a11..a20,
+// d21..d61). Every block carries crashTxs txs, so the reorganisations take
+// long enough that kills land inside them too (the test counts those whose
+// stored tip Open then moves). The child says "started" before it opens the
+// datadir, so kills also land inside Open: creating the database,
+// recovering LevelDB's journal, finishing a reorganisation cut short.
+//
+// Delays are drawn from [0, half the time of one full import], measured by
+// an uninterrupted child first; the seed is logged. With -short the test
+// stops after 10 kills instead of 50.
+
+const (
+	crashEnvDir    = "CAIRN_CRASH_DATADIR"
+	crashEnvBlocks = "CAIRN_CRASH_BLOCKS"
+	crashTxs       = 12
+)
+
+// crashSet is the deterministic block set of the crash test.
+type crashSet struct {
+	g     *chaintest.Builder
+	order []string              // delivery order
+	name  map[types.Hash]string // block hash -> name
+	final string                // the most-work block
+}
+
+func crashBuild(t *testing.T) *crashSet {
+	g := chaintest.New(t)
+	s := &crashSet{g: g, name: map[types.Hash]string{g.Hash("genesis"): "genesis"}, final: "d70"}
+	senders := chaintest.Wallets[:3]
+	branch := func(prefix, parent string, from, to uint64, salt uint64) {
+		for h := from; h <= to; h++ {
+			name := fmt.Sprintf("%s%d", prefix, h)
+			blk := g.Block(name, parent, func(bg *chaintest.BlockGen) {
+				for k := uint64(0); k < crashTxs; k++ {
+					from := senders[(h+k+salt)%3]
+					to := chaintest.Key(chaintest.Wallets[(h+2*k+salt)%4]).Address()
+					bg.Pay(from, to, 1+h*100+k+salt*10_000, 1+k%3)
+				}
+				if h == 15 {
+					// dave's only tx, the same one in a15 and b15.
+					bg.Txs = append(bg.Txs, g.Tx("dave", chaintest.Key("carol").Address(), 4242, 7, 0))
+				}
+			})
+			s.name[blk.Hash()] = name
+			s.order = append(s.order, name)
+			parent = name
+		}
+	}
+	branch("a", "genesis", 1, 40, 0)
+	branch("b", "a10", 11, 50, 1)
+	branch("c", "b30", 31, 60, 2)
+	branch("d", "a20", 21, 70, 3)
+	for _, n := range s.order {
+		if g.State(n) == nil {
+			t.Fatalf("block %s is invalid in the model", n)
+		}
+	}
+	return s
+}
+
+// writeFile writes the blocks in delivery order, each as uvarint length ‖
+// encoding.
+func (s *crashSet) writeFile(t *testing.T, path string) {
+	var buf []byte
+	for _, n := range s.order {
+		enc := s.g.Get(n).Encode()
+		buf = binary.AppendUvarint(buf, uint64(len(enc)))
+		buf = append(buf, enc...)
+	}
+	if err := os.WriteFile(path, buf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func crashReadFile(path string, maxSize int) ([]*types.Block, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []*types.Block
+	for len(b) > 0 {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > uint64(len(b)-k) {
+			return nil, errors.New("truncated block file")
+		}
+		blk, err := types.DecodeBlock(b[k:k+int(n)], maxSize)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, blk)
+		b = b[k+int(n):]
+	}
+	return out, nil
+}
+
+// TestCrashChild is the child process of TestCrashRecovery; run alone it
+// skips. It says "started" on stdout, opens the datadir, imports every
+// block of the file (those already imported are duplicates), closes the
+// chain and says "done". Any error fails it with a non-zero exit status.
+func TestCrashChild(t *testing.T) {
+	dir, file := os.Getenv(crashEnvDir), os.Getenv(crashEnvBlocks)
+	if dir == "" || file == "" {
+		t.Skip("child process of TestCrashRecovery")
+	}
+	fmt.Println("started")
+	p := chaintest.Params()
+	blocks, err := crashReadFile(file, p.MaxBlockSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := chain.Open(dir, chain.Config{Params: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, blk := range blocks {
+		if _, err := c.ProcessBlock(blk); err != nil {
+			t.Fatalf("block %s at height %d: %v", blk.Hash(), blk.Header.Height, err)
+		}
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println("done")
+}
+
+// crashChild is one running child process.
+type crashChild struct {
+	cmd    *exec.Cmd
+	lines  chan string  // stdout lines; closed at EOF
+	exited chan error   // the result of Wait, after EOF
+	output lockedBuffer // stdout and stderr, for failure messages
+}
+
+// lockedBuffer collects the child's output; it may be read while it is
+// still being written.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func startCrashChild(t *testing.T, dir, blockFile string) *crashChild {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1", "-test.v=false")
+	// A race-enabled binary sleeps 1 s at exit unless told otherwise.
+	gorace := strings.TrimSpace(os.Getenv("GORACE") + " atexit_sleep_ms=0")
+	cmd.Env = append(os.Environ(), crashEnvDir+"="+dir, crashEnvBlocks+"="+blockFile, "GORACE="+gorace)
+	ch := &crashChild{cmd: cmd, lines: make(chan string, 1024), exited: make(chan error, 1)}
+	cmd.Stderr = &ch.output
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			fmt.Fprintln(&ch.output, sc.Text())
+			select {
+			case ch.lines <- sc.Text():
+			default: // nobody is listening for that many lines
+			}
+		}
+		io.Copy(io.Discard, out)
+		close(ch.lines)
+		ch.exited <- cmd.Wait()
+	}()
+	return ch
+}
+
+// waitLine waits, until deadline, for the child to print want. It returns
+// false if the child's stdout ends first.
+func (ch *crashChild) waitLine(t *testing.T, want string, deadline <-chan time.Time) bool {
+	t.Helper()
+	for {
+		select {
+		case l, ok := <-ch.lines:
+			if !ok {
+				return false
+			}
+			if l == want {
+				return true
+			}
+		case <-deadline:
+			ch.cmd.Process.Kill()
+			t.Fatalf("child did not say %q in time; output:\n%s", want, ch.output.String())
+		}
+	}
+}
+
+// wait waits, bounded, for the child to exit and returns the Wait error.
+func (ch *crashChild) wait(t *testing.T) error {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	lines := ch.lines
+	for {
+		select {
+		case _, ok := <-lines: // drain what is left of stdout
+			if !ok {
+				lines = nil
+			}
+		case err := <-ch.exited:
+			return err
+		case <-deadline:
+			ch.cmd.Process.Kill()
+			t.Fatalf("child did not exit; output:\n%s", ch.output.String())
+			return nil
+		}
+	}
+}
+
+func killedBySIGKILL(err error) bool {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return false
+	}
+	ws, ok := ee.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL
+}
+
+// storedTip reads the tip record of the closed database in dir, read-only,
+// before chain.Open gets to finish a reorganisation cut short.
+func (s *crashSet) storedTip(t *testing.T, dir string) string {
+	t.Helper()
+	db, err := leveldb.OpenFile(dir, &opt.Options{ReadOnly: true, ErrorIfMissing: true})
+	if err != nil {
+		return "" // not created yet
+	}
+	defer db.Close()
+	v, err := db.Get([]byte("mtip"), nil) // store.go's keyTip
+	if err != nil || len(v) != types.HashSize {
+		return ""
+	}
+	return s.name[types.Hash(v)]
+}
+
+// check reopens dir in-process and checks everything that must agree after
+// a crash. It returns the name of the tip.
+func (s *crashSet) check(t *testing.T, dir string) string {
+	t.Helper()
+	c, err := chain.Open(dir, chain.Config{Params: s.g.Params})
+	if err != nil {
+		t.Fatalf("reopen after kill: %v", err)
+	}
+	defer func() {
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	if err := c.Verify(); err != nil {
+		t.Fatalf("Verify after kill: %v", err)
+	}
+	tip := c.Tip()
+	name, ok := s.name[tip.Hash]
+	if !ok {
+		t.Fatalf("tip %s at height %d is none of the built blocks", tip.Hash, tip.Height)
+	}
+	s.g.CheckTip(c, name)
+
+	// The main-chain height index and the tx index follow the tip's
+	// ancestry exactly.
+	onMain := map[types.Hash]chain.TxLocation{}
+	for h := s.g.Get(name); ; h = s.g.Get(s.name[h.Header.Parent]) {
+		info, err := c.HeaderByHeight(h.Header.Height)
+		if err != nil || info.Hash != h.Hash() || !info.MainChain {
+			t.Fatalf("height %d: %s, %v; the tip's ancestor is %s", h.Header.Height, info.Hash, err, s.name[h.Hash()])
+		}
+		for i, tx := range h.Txs {
+			onMain[tx.ID()] = chain.TxLocation{Block: h.Hash(), Height: h.Header.Height, Index: i}
+		}
+		if h.Header.Height == 0 {
+			break
+		}
+	}
+	for _, n := range s.order {
+		for _, tx := range s.g.Get(n).Txs {
+			loc, err := c.TxLocation(tx.ID())
+			want, main := onMain[tx.ID()]
+			switch {
+			case main && (err != nil || loc != want):
+				t.Fatalf("tx %s of %s: %+v, %v; want %+v", tx.ID(), n, loc, err, want)
+			case !main && !errors.Is(err, chain.ErrNotFound):
+				t.Fatalf("tx %s of %s is off the main chain but indexed: %+v, %v", tx.ID(), n, loc, err)
+			}
+		}
+	}
+
+	// Fork choice: every block is valid, so no stored block may have more
+	// work than the tip.
+	for _, n := range s.order {
+		info, err := c.Header(s.g.Hash(n))
+		if errors.Is(err, chain.ErrNotFound) {
+			continue
+		}
+		if err != nil || info.Invalid {
+			t.Fatalf("Header(%s) = %+v, %v", n, info, err)
+		}
+		if info.HasData && info.Work.Cmp(tip.Work) > 0 {
+			t.Fatalf("tip %s, but %s is stored with more work", name, n)
+		}
+	}
+	return name
+}
+
+// TestCrashRecovery kills an importing child process with SIGKILL at
+// random moments, at least 50 times (10 with -short), and checks the
+// datadir after each kill. See the comment at the top of the file.
+func TestCrashRecovery(t *testing.T) {
+	kills := 50
+	if testing.Short() {
+		kills = 10
+	}
+	s := crashBuild(t)
+	tmp := t.TempDir()
+	blockFile := filepath.Join(tmp, "blocks")
+	s.writeFile(t, blockFile)
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, seed>>32))
+
+	// One uninterrupted import measures how long the child takes, from
+	// "started" to "done"; kills are spread over that span.
+	gen := 0
+	newDir := func() string {
+		gen++
+		return filepath.Join(tmp, fmt.Sprintf("datadir%d", gen))
+	}
+	dir := newDir()
+	ch := startCrashChild(t, dir, blockFile)
+	deadline := time.After(5 * time.Minute)
+	ok := ch.waitLine(t, "started", deadline)
+	t0 := time.Now()
+	if !ok || !ch.waitLine(t, "done", deadline) {
+		t.Fatalf("child failed: %v\n%s", ch.wait(t), ch.output.String())
+	}
+	span := time.Since(t0)
+	if err := ch.wait(t); err != nil {
+		t.Fatalf("child: %v\n%s", err, ch.output.String())
+	}
+	if tip := s.check(t, dir); tip != s.final {
+		t.Fatalf("after a full import the tip is %s, want %s", tip, s.final)
+	}
+	t.Logf("full import by the child: %v", span)
+
+	var killed, completed, rounds, finishedByOpen int
+	tips := map[string]int{}
+	dir = newDir()
+	for killed < kills {
+		rounds++
+		ch := startCrashChild(t, dir, blockFile)
+		if !ch.waitLine(t, "started", time.After(time.Minute)) {
+			t.Fatalf("child failed before starting: %v\n%s", ch.wait(t), ch.output.String())
+		}
+		// Up to half an import: a datadir then sees several kills, each
+		// round going on from where the last one was cut.
+		delay := time.Duration(rng.Int64N(int64(span)/2 + 1))
+		timer := time.NewTimer(delay)
+		done := false
+	wait:
+		for {
+			select {
+			case l, ok := <-ch.lines:
+				if !ok {
+					break wait // exited by itself
+				}
+				if l == "done" {
+					done = true // the import is complete: let it exit
+					break wait
+				}
+			case <-timer.C:
+				if err := ch.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+					t.Fatal(err)
+				}
+				break wait
+			}
+		}
+		timer.Stop()
+		err := ch.wait(t)
+		switch {
+		case killedBySIGKILL(err) && !done:
+			killed++
+		case err != nil || !done:
+			t.Fatalf("child failed (round %d): %v\n%s", rounds, err, ch.output.String())
+		}
+		before := s.storedTip(t, dir)
+		tip := s.check(t, dir)
+		tips[tip]++
+		if before != "" && before != tip {
+			finishedByOpen++ // killed inside a reorganisation: Open completed it
+		}
+		if done {
+			if tip != s.final {
+				t.Fatalf("after a complete import the tip is %s, want %s", tip, s.final)
+			}
+			completed++
+			dir = newDir()
+		}
+	}
+	t.Logf("%d rounds: %d kills, %d complete imports, %d reorganisations cut by a kill and finished by Open; tips after a round: %v",
+		rounds, killed, completed, finishedByOpen, tips)
+}
+
+// TestCrashDuringCreation: a process killed while creating its database
+// leaves at most dir+".new" behind, and the next Open starts the creation
+// again. The leftover here is what goleveldb leaves when killed inside
+// OpenFile of a new database: a manifest but no CURRENT file, which
+// goleveldb refuses to open ("database entry point either missing or
+// corrupted"); TestCrashRecovery once hit exactly that when the database
+// was still created in place.
+func TestCrashDuringCreation(t *testing.T) {
+	p := chaintest.Params()
+	dir := filepath.Join(t.TempDir(), "chain")
+	tmp := dir + ".new"
+	db, err := leveldb.OpenFile(tmp, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(tmp, "CURRENT")); err != nil {
+		t.Fatal(err)
+	}
+	if db, err := leveldb.OpenFile(tmp, nil); err == nil {
+		db.Close()
+		t.Fatal("goleveldb opened a database without CURRENT: this test's premise is gone")
+	}
+
+	for _, d := range []string{dir, t.TempDir()} { // missing, and empty
+		c, err := chain.Open(d, chain.Config{Params: p})
+		if err != nil {
+			t.Fatalf("Open(%s) after a creation cut short: %v", d, err)
+		}
+		if tip := c.Tip(); tip.Hash != p.GenesisHash() {
+			t.Fatalf("new database has tip %s, want genesis", tip.Hash)
+		}
+		if err := c.Verify(); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := os.Stat(tmp); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("%s left behind: %v", tmp, err)
+	}
+}
