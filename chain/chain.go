@@ -89,6 +89,7 @@ type Chain struct {
 	index      map[types.Hash]*blockNode
 	candidates map[*blockNode]struct{}
 	tip        *blockNode
+	bestHeader *blockNode // most work among headers not known invalid
 	main       []*blockNode // main chain by height
 	lt         consensus.LtHash
 	seq        uint64
@@ -361,6 +362,7 @@ func (c *Chain) loadIndex() error {
 	for _, n := range nodes {
 		c.considerCandidate(n)
 	}
+	c.recomputeBestHeader()
 	return nil
 }
 
@@ -515,7 +517,12 @@ func (c *Chain) processOne(blk *types.Block, res *Result) (ProcessStatus, error)
 		known = c.cfg.Sigs.Verified
 	}
 	if err := c.verifySignatures(blk, ids, known); err != nil {
-		c.reject(hash, err) // txRoot commits to the signatures: the header is at fault
+		// txRoot commits to the signatures: the header is at fault.
+		if n := c.index[hash]; n != nil {
+			c.condemn(n, err)
+		} else {
+			c.reject(hash, err)
+		}
 		return 0, err
 	}
 
@@ -533,8 +540,9 @@ func (c *Chain) processOne(blk *types.Block, res *Result) (ProcessStatus, error)
 		view := newStateView(c.db, &c.lt)
 		undo, err := view.connect(c.params, blk)
 		if err != nil {
+			n.status &^= statusDataStored
 			if isRuleError(err) {
-				c.reject(hash, err)
+				c.condemn(n, err)
 			}
 			return 0, err
 		}
@@ -555,6 +563,13 @@ func (c *Chain) processOne(blk *types.Block, res *Result) (ProcessStatus, error)
 		res.Connected = append(res.Connected, blk)
 		c.cfg.Logger.Info("imported block", "height", n.height(), "hash", hash, "txs", len(blk.Txs),
 			"took", time.Since(start).Round(time.Microsecond))
+		// Bodies that arrived before this one (headers-first sync) can
+		// follow it now.
+		if c.propagateChainData(n) {
+			if err := c.activateBestChain(res); err != nil {
+				return StatusConnected, err
+			}
+		}
 		return StatusConnected, nil
 	}
 
@@ -567,6 +582,7 @@ func (c *Chain) processOne(blk *types.Block, res *Result) (ProcessStatus, error)
 	}
 	c.addNode(n)
 	c.considerCandidate(n)
+	c.propagateChainData(n)
 	before := len(res.Connected)
 	if err := c.activateBestChain(res); err != nil {
 		return 0, err
@@ -597,6 +613,44 @@ func (c *Chain) condemned(h types.Hash) bool {
 	return ok
 }
 
+// propagateChainData marks the stored descendants of n as connectable once
+// n is, and makes candidates of them; it reports whether any became one.
+func (c *Chain) propagateChainData(n *blockNode) bool {
+	if !n.chainData {
+		return false
+	}
+	added := false
+	stack := append([]*blockNode(nil), n.children...)
+	for len(stack) > 0 {
+		m := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if m.chainData || m.status&statusDataStored == 0 || m.invalid() {
+			continue
+		}
+		m.chainData = true
+		before := len(c.candidates)
+		c.considerCandidate(m)
+		added = added || len(c.candidates) > before
+		stack = append(stack, m.children...)
+	}
+	return added
+}
+
+// condemn records that n broke a rule: in the rejected set, and, for a
+// block whose header is in the index (known from headers-first sync), as
+// invalid with its descendants, in memory and on disk.
+func (c *Chain) condemn(n *blockNode, err error) {
+	c.reject(n.hash, err)
+	if c.index[n.hash] != n {
+		return // never indexed: nothing else to undo
+	}
+	batch := new(leveldb.Batch)
+	c.markInvalid(n, batch)
+	if werr := c.db.Write(batch, c.wopts); werr != nil {
+		c.cfg.Logger.Error("write invalid mark", "hash", n.hash, "err", werr)
+	}
+}
+
 func (c *Chain) reject(hash types.Hash, err error) {
 	if len(c.rejected) >= 4096 {
 		clear(c.rejected)
@@ -608,6 +662,19 @@ func (c *Chain) addNode(n *blockNode) {
 	if c.index[n.hash] == nil {
 		c.index[n.hash] = n
 		n.parent.children = append(n.parent.children, n)
+	}
+	if !n.invalid() && n.betterThan(c.bestHeader) {
+		c.bestHeader = n
+	}
+}
+
+// recomputeBestHeader finds the valid-looking header with the most work.
+func (c *Chain) recomputeBestHeader() {
+	c.bestHeader = c.tip
+	for _, n := range c.index {
+		if !n.invalid() && n.betterThan(c.bestHeader) {
+			c.bestHeader = n
+		}
 	}
 }
 
@@ -789,6 +856,9 @@ func (c *Chain) markInvalid(n *blockNode, batch *leveldb.Batch) {
 		delete(c.candidates, m)
 		batch.Put(hashKey(prefixHeader, m.hash), encodeHeaderRecord(m))
 		stack = append(stack, m.children...)
+	}
+	if c.bestHeader.invalid() {
+		c.recomputeBestHeader()
 	}
 }
 
