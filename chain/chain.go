@@ -89,7 +89,7 @@ type Chain struct {
 	index      map[types.Hash]*blockNode
 	candidates map[*blockNode]struct{}
 	tip        *blockNode
-	bestHeader *blockNode // most work among headers not known invalid
+	bestHeader *blockNode   // most work among headers not known invalid
 	main       []*blockNode // main chain by height
 	lt         consensus.LtHash
 	seq        uint64

@@ -1,0 +1,27 @@
+// Package wallet holds what a wallet holder needs on their own machine:
+// ed25519 keys, the encrypted keystore (one JSON file per key under
+// <home>/wallet/, DESIGN.md §11), passphrase input, CRN amounts in text
+// and the building and signing of transactions.
+//
+// It depends only on chain/types: it never talks to a node. The CLI asks
+// the node for the sender's nonce and submits what BuildTx returns.
+//
+// Keys. A Key is an ed25519 private key; its 32-byte seed is what the
+// keystore seals and what Export and Import move around, in hex.
+//
+// Amounts. 1 CRN = 10^8 base units. ParseAmount accepts only "digits" or
+// "digits.digits" with at most 8 decimal places and refuses everything
+// else with a sentinel error naming the reason; FormatAmount always prints
+// 8 places, so ParseAmount(FormatAmount(v)) == v for every uint64.
+//
+// Keystore. See keystore.go for the file format. A wrong passphrase gives
+// ErrWrongPassphrase and a file edited after it was written gives
+// ErrTampered; a keystore never decrypts to a key other than the one whose
+// address it names. Absurd key-derivation parameters in a file are refused
+// before any memory is allocated for them.
+//
+// Concurrency. Key is immutable after construction and safe for concurrent
+// use. Store holds no state besides its directory: its methods are safe
+// for concurrent use, and two Creates of the same name cannot both win.
+// Each exported function says so individually.
+package wallet
