@@ -91,10 +91,10 @@ func (d *blockDelta) ltDelta() *consensus.LtHash {
 	return &total
 }
 
-// connect applies blk to the view (DESIGN.md §3) and returns its undo
-// record. A rule violation returns a *consensus.RuleError and leaves the
-// view as it was.
-func (v *stateView) connect(p *consensus.Params, blk *types.Block) ([]undoEntry, error) {
+// apply runs blk's transactions and reward on a delta over the view
+// (DESIGN.md §3) without changing the view. A rule violation returns a
+// *consensus.RuleError.
+func (v *stateView) apply(p *consensus.Params, blk *types.Block) (*blockDelta, error) {
 	n := 2*len(blk.Txs) + 1
 	d := &blockDelta{v: v, old: make(map[types.Address]Account, n), cur: make(map[types.Address]Account, n)}
 	senders := make([]types.Address, len(blk.Txs))
@@ -105,33 +105,9 @@ func (v *stateView) connect(p *consensus.Params, blk *types.Block) ([]undoEntry,
 	})
 	var fees uint64
 	for i, tx := range blk.Txs {
-		sender := senders[i]
-		from, err := d.get(sender)
-		if err != nil {
+		if err := d.applyTx(i, tx, senders[i]); err != nil {
 			return nil, err
 		}
-		if tx.Nonce != from.Nonce {
-			return nil, consensus.NewRuleError(consensus.ErrWrongNonce, "tx %d: nonce %d, account %s is at %d", i, tx.Nonce, sender, from.Nonce)
-		}
-		cost, ok := tx.Cost()
-		if !ok {
-			return nil, consensus.NewRuleError(consensus.ErrAmountOverflow, "tx %d: amount %d + fee %d overflows", i, tx.Amount, tx.Fee)
-		}
-		if cost > from.Balance {
-			return nil, consensus.NewRuleError(consensus.ErrInsufficientBalance, "tx %d: %s has %d, needs %d", i, sender, from.Balance, cost)
-		}
-		from.Balance -= cost
-		from.Nonce++
-		d.cur[sender] = from
-		to, err := d.get(tx.To)
-		if err != nil {
-			return nil, err
-		}
-		if to.Balance+tx.Amount < to.Balance {
-			return nil, consensus.NewRuleError(consensus.ErrBalanceOverflow, "tx %d: balance of %s overflows", i, tx.To)
-		}
-		to.Balance += tx.Amount
-		d.cur[tx.To] = to
 		if fees+tx.Fee < fees {
 			return nil, consensus.NewRuleError(consensus.ErrBalanceOverflow, "tx %d: fees overflow", i)
 		}
@@ -151,6 +127,61 @@ func (v *stateView) connect(p *consensus.Params, blk *types.Block) ([]undoEntry,
 		}
 		m.Balance += reward
 		d.cur[blk.Header.Miner] = m
+	}
+	return d, nil
+}
+
+// applyTx applies tx (number i of its block) from sender to the delta.
+func (d *blockDelta) applyTx(i int, tx *types.Tx, sender types.Address) error {
+	from, err := d.get(sender)
+	if err != nil {
+		return err
+	}
+	if tx.Nonce != from.Nonce {
+		return consensus.NewRuleError(consensus.ErrWrongNonce, "tx %d: nonce %d, account %s is at %d", i, tx.Nonce, sender, from.Nonce)
+	}
+	cost, ok := tx.Cost()
+	if !ok {
+		return consensus.NewRuleError(consensus.ErrAmountOverflow, "tx %d: amount %d + fee %d overflows", i, tx.Amount, tx.Fee)
+	}
+	if cost > from.Balance {
+		return consensus.NewRuleError(consensus.ErrInsufficientBalance, "tx %d: %s has %d, needs %d", i, sender, from.Balance, cost)
+	}
+	from.Balance -= cost
+	from.Nonce++
+	d.cur[sender] = from
+	to, err := d.get(tx.To)
+	if err != nil {
+		return err
+	}
+	if to.Balance+tx.Amount < to.Balance {
+		return consensus.NewRuleError(consensus.ErrBalanceOverflow, "tx %d: balance of %s overflows", i, tx.To)
+	}
+	to.Balance += tx.Amount
+	d.cur[tx.To] = to
+	return nil
+}
+
+// applyTx applies one tx directly to the view, for block templates: the
+// view is then the state after the txs chosen so far (fees and reward
+// aside, which only ever credit the miner).
+func (v *stateView) applyTx(tx *types.Tx, sender types.Address) error {
+	d := &blockDelta{v: v, old: map[types.Address]Account{}, cur: map[types.Address]Account{}}
+	if err := d.applyTx(0, tx, sender); err != nil {
+		return err
+	}
+	for a, acc := range d.cur {
+		v.accts[a] = acc
+	}
+	return nil
+}
+
+// connect applies blk to the view and returns its undo record. A rule
+// violation returns a *consensus.RuleError and leaves the view as it was.
+func (v *stateView) connect(p *consensus.Params, blk *types.Block) ([]undoEntry, error) {
+	d, err := v.apply(p, blk)
+	if err != nil {
+		return nil, err
 	}
 	lt := v.lt
 	lt.Add(d.ltDelta())
