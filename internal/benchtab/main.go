@@ -69,6 +69,9 @@ type side struct {
 
 var sides = []side{
 	{"LtHash per account value (expand + add), ns", metric{"BenchmarkLtHashAccount", "ns/op"}, metric{"BenchmarkAESCTR2048", "ns/op"}},
+	{"txpool admission, one goroutine, tx/s", metric{"BenchmarkAdmissionSerial", "tx/s"}, metric{"BenchmarkVerifySingle", "sig/s"}},
+	{"block template from 50,000 pooled txs, ns", metric{"BenchmarkTemplate50k", "ns/op"}, metric{}},
+	{"memory per pooled tx, bytes", metric{"BenchmarkPoolMemoryPerTx", "B/tx"}, metric{}},
 	{"LtHash lane-wise add, ns", metric{"BenchmarkLtHashAdd", "ns/op"}, metric{}},
 	{"batch verify (1024), sig/s", metric{"BenchmarkVerifyBatch1024", "sig/s"}, metric{"BenchmarkVerifySingle", "sig/s"}},
 	{"single verify, crypto/ed25519, sig/s", metric{"BenchmarkVerifySingleStdlib", "sig/s"}, metric{"BenchmarkVerifySingle", "sig/s"}},

@@ -1,0 +1,93 @@
+package txpool
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Reason names why the pool refused a transaction. The name travels
+// unchanged to the RPC error data and the CLI message.
+type Reason int
+
+// The reasons, in the order admission checks them.
+const (
+	// ReasonUndecodable: the bytes are not a canonical tx encoding.
+	ReasonUndecodable Reason = iota + 1
+	// ReasonInvalid: a stateless rule fails (version, memo, amount + fee
+	// overflow).
+	ReasonInvalid
+	// ReasonFeeTooLow: the fee is below the minimum relay fee.
+	ReasonFeeTooLow
+	// ReasonDuplicate: the pool already holds this tx.
+	ReasonDuplicate
+	// ReasonBadSignature: the signature does not verify.
+	ReasonBadSignature
+	// ReasonWrongNetwork: the tx is signed for another known network.
+	ReasonWrongNetwork
+	// ReasonNonceTooLow: the sender's account is already past this nonce.
+	ReasonNonceTooLow
+	// ReasonNonceTooHigh: the nonce is too far beyond the account's.
+	ReasonNonceTooHigh
+	// ReasonReplacementUnderpriced: same sender and nonce as a pooled tx,
+	// without a fee at least 10 % higher.
+	ReasonReplacementUnderpriced
+	// ReasonInsufficientBalance: the balance does not cover this tx
+	// together with the sender's other pooled txs (a replaced one aside).
+	ReasonInsufficientBalance
+	// ReasonSenderLimit: the sender already has the most txs the pool holds
+	// for one account.
+	ReasonSenderLimit
+	// ReasonPoolFull: the pool is at its cap and this tx's fee does not beat
+	// the lowest evictable one.
+	ReasonPoolFull
+)
+
+var reasonNames = map[Reason]string{
+	ReasonUndecodable:            "undecodable",
+	ReasonInvalid:                "invalid",
+	ReasonFeeTooLow:              "fee-too-low",
+	ReasonDuplicate:              "duplicate",
+	ReasonBadSignature:           "bad-signature",
+	ReasonWrongNetwork:           "wrong-network",
+	ReasonNonceTooLow:            "nonce-too-low",
+	ReasonNonceTooHigh:           "nonce-too-high",
+	ReasonReplacementUnderpriced: "replacement-underpriced",
+	ReasonInsufficientBalance:    "insufficient-balance",
+	ReasonSenderLimit:            "sender-limit",
+	ReasonPoolFull:               "pool-full",
+}
+
+// String returns the reason's name, e.g. "fee-too-low".
+func (r Reason) String() string {
+	if s, ok := reasonNames[r]; ok {
+		return s
+	}
+	return fmt.Sprintf("unknown-reason-%d", int(r))
+}
+
+// RejectError is a refusal: a reason and a message with the particulars.
+type RejectError struct {
+	Reason Reason
+	Msg    string
+}
+
+func (e *RejectError) Error() string { return e.Reason.String() + ": " + e.Msg }
+
+// Is makes errors.Is(err, &RejectError{Reason: r}) match any refusal for r.
+func (e *RejectError) Is(target error) bool {
+	t, ok := target.(*RejectError)
+	return ok && t.Reason == e.Reason
+}
+
+func reject(r Reason, format string, args ...any) error {
+	return &RejectError{Reason: r, Msg: fmt.Sprintf(format, args...)}
+}
+
+// ReasonOf returns the reason of a refusal, or 0 if err is not one.
+func ReasonOf(err error) Reason {
+	var re *RejectError
+	if errors.As(err, &re) {
+		return re.Reason
+	}
+	return 0
+}
