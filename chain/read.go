@@ -89,8 +89,9 @@ func (c *Chain) onMain(n *blockNode) bool {
 func (c *Chain) Block(h types.Hash) (*types.Block, error) {
 	c.mu.RLock()
 	n := c.index[h]
+	stored := n != nil && n.status&statusDataStored != 0
 	c.mu.RUnlock()
-	if n == nil || n.status&statusDataStored == 0 {
+	if !stored {
 		return nil, fmt.Errorf("block %s: %w", h, ErrNotFound)
 	}
 	return c.readBlock(h)

@@ -1,0 +1,38 @@
+package p2p
+
+import (
+	"github.com/cairn-ledger/cairn/chain"
+	"github.com/cairn-ledger/cairn/chain/types"
+	"github.com/cairn-ledger/cairn/consensus"
+)
+
+// Backend is what the network needs from the rest of the node: the chain
+// for sync and block validation, the txpool for transactions. The node
+// package implements it; ProcessBlock there also updates the txpool and
+// the miner. All methods must be safe for concurrent use.
+type Backend interface {
+	// Params are the network's consensus parameters.
+	Params() *consensus.Params
+	// Tip is the head of the main chain.
+	Tip() chain.Tip
+	// BestHeader is the most-work header known, perhaps without its body.
+	BestHeader() chain.HeaderInfo
+	// HasBlock reports whether the body of a block is stored.
+	HasBlock(h types.Hash) bool
+	// Block returns a stored block (chain.ErrNotFound if not).
+	Block(h types.Hash) (*types.Block, error)
+	// Locator returns a block locator of the best header chain.
+	Locator() []types.Hash
+	// HeadersAfter answers a headers request (see chain.HeadersAfter).
+	HeadersAfter(locator []types.Hash, stop types.Hash, max int) []types.Header
+	// MissingBlocks lists bodies to fetch, in height order.
+	MissingBlocks(max int) []types.Hash
+	// ProcessHeaders adds validated headers to the index.
+	ProcessHeaders(hs []types.Header) (int, error)
+	// ProcessBlock validates and stores a block (chain.ProcessBlock).
+	ProcessBlock(b *types.Block) (chain.Result, error)
+	// AddTx admits a transaction to the pool (txpool.Pool.Add).
+	AddTx(tx *types.Tx) (types.Hash, error)
+	// HasTx reports whether the pool holds a transaction.
+	HasTx(id types.Hash) bool
+}

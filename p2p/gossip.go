@@ -1,0 +1,318 @@
+package p2p
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/cairn-ledger/cairn/chain"
+	"github.com/cairn-ledger/cairn/chain/types"
+	"github.com/cairn-ledger/cairn/consensus"
+	"github.com/cairn-ledger/cairn/txpool"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	pb "github.com/libp2p/go-libp2p-pubsub/pb"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+const (
+	// maxMessageMargin is what a gossip RPC may carry beyond one block of
+	// the maximum size: framing, topic name, control messages.
+	maxMessageMargin = 64 << 10
+	// Validators run concurrently up to these limits per topic; beyond
+	// them a message is dropped (not penalized). A block may take 1 MiB
+	// and the chain imports one at a time anyway.
+	blockValidatorConcurrency = 16
+	txValidatorConcurrency    = 256
+	// validateQueueSize is GossipSub's queue of messages waiting for a
+	// validation worker; its default of 32 drops bursts of txs.
+	validateQueueSize = 1024
+	// scoreInspectPeriod is how often GossipSub's peer scores are copied
+	// for Peers.
+	scoreInspectPeriod = time.Second
+)
+
+// BlockTopic names the block gossip topic of the network netID.
+func BlockTopic(netID string) string { return "/cairn/" + netID + "/block/1" }
+
+// TxTopic names the transaction gossip topic of the network netID.
+func TxTopic(netID string) string { return "/cairn/" + netID + "/tx/1" }
+
+// TopicStats counts a topic's messages from other peers by the
+// validator's verdict; Published counts the node's own messages. Peers is
+// how many peers are known to be subscribed to the topic now: a message
+// published reaches at most these (a peer connected a moment ago is
+// counted only once its subscription has arrived).
+type TopicStats struct {
+	Accepted, Rejected, Ignored, Published uint64
+	Peers                                  int
+}
+
+// GossipStats holds the counters of both topics.
+type GossipStats struct {
+	Blocks, Txs TopicStats
+}
+
+// topicCounters are the live counters of one topic.
+type topicCounters struct {
+	accepted, rejected, ignored, published atomic.Uint64
+}
+
+func (c *topicCounters) count(r pubsub.ValidationResult) {
+	switch r {
+	case pubsub.ValidationAccept:
+		c.accepted.Add(1)
+	case pubsub.ValidationReject:
+		c.rejected.Add(1)
+	default:
+		c.ignored.Add(1)
+	}
+}
+
+func (c *topicCounters) stats() TopicStats {
+	return TopicStats{
+		Accepted:  c.accepted.Load(),
+		Rejected:  c.rejected.Load(),
+		Ignored:   c.ignored.Load(),
+		Published: c.published.Load(),
+	}
+}
+
+// GossipStats returns the gossip counters and topic peers. Safe for
+// concurrent use.
+func (n *Network) GossipStats() GossipStats {
+	st := GossipStats{Blocks: n.blockStats.stats(), Txs: n.txStats.stats()}
+	if n.started.Load() && !n.stopped.Load() {
+		st.Blocks.Peers = len(n.blockTopic.ListPeers())
+		st.Txs.Peers = len(n.txTopic.ListPeers())
+	}
+	return st
+}
+
+// messageID is a message's id: the hash of its payload, so that the same
+// block or tx from several peers is one message (DESIGN.md §7).
+func messageID(m *pb.Message) string {
+	h := types.Sum(m.Data)
+	return string(h[:])
+}
+
+// startGossip builds GossipSub on n.host, joins and subscribes to both
+// topics with their validators, and starts the loops draining the
+// subscriptions. Everything stops with ctx; shutdown cancels the
+// subscriptions.
+func (n *Network) startGossip(ctx context.Context) error {
+	blockTopic, txTopic := BlockTopic(n.netID), TxTopic(n.netID)
+	ps, err := pubsub.NewGossipSub(ctx, n.host,
+		pubsub.WithMessageIdFn(messageID),
+		// No signatures, authors or sequence numbers: a block or tx
+		// carries its own proof, and StrictNoSign alone would still set
+		// author and seqno (DESIGN.md §14).
+		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
+		pubsub.WithNoAuthor(),
+		// Without flood publishing a message published before the mesh
+		// forms is lost (DESIGN.md §14).
+		pubsub.WithFloodPublish(true),
+		pubsub.WithMaxMessageSize(n.params.MaxBlockSize+maxMessageMargin),
+		pubsub.WithValidateQueueSize(validateQueueSize),
+		pubsub.WithBlacklist(blacklist{n.scores}),
+		pubsub.WithPeerScore(peerScoreParams(blockTopic, txTopic, n.appScore), peerScoreThresholds()),
+		pubsub.WithPeerScoreInspect(pubsub.PeerScoreInspectFn(n.scores.setGossipScores), scoreInspectPeriod),
+		pubsub.WithLogger(slog.New(pubsubLog{n.log.With("module", "pubsub").Handler()})),
+	)
+	if err != nil {
+		return fmt.Errorf("p2p: start gossipsub: %w", err)
+	}
+	n.ps = ps
+	if err := ps.RegisterTopicValidator(blockTopic, pubsub.ValidatorEx(n.validateBlock),
+		pubsub.WithValidatorConcurrency(blockValidatorConcurrency)); err != nil {
+		return fmt.Errorf("p2p: block topic validator: %w", err)
+	}
+	if err := ps.RegisterTopicValidator(txTopic, pubsub.ValidatorEx(n.validateTx),
+		pubsub.WithValidatorConcurrency(txValidatorConcurrency)); err != nil {
+		return fmt.Errorf("p2p: tx topic validator: %w", err)
+	}
+	if n.blockTopic, err = ps.Join(blockTopic); err != nil {
+		return fmt.Errorf("p2p: join %s: %w", blockTopic, err)
+	}
+	if n.txTopic, err = ps.Join(txTopic); err != nil {
+		return fmt.Errorf("p2p: join %s: %w", txTopic, err)
+	}
+	for _, t := range []*pubsub.Topic{n.blockTopic, n.txTopic} {
+		sub, err := t.Subscribe()
+		if err != nil {
+			return fmt.Errorf("p2p: subscribe %s: %w", t, err)
+		}
+		n.subs = append(n.subs, sub)
+		n.goFunc(func() { n.drain(ctx, sub) })
+	}
+	return nil
+}
+
+// appScore is GossipSub's application-specific score (P5): minus the
+// peer's penalty points.
+func (n *Network) appScore(p peer.ID) float64 { return -n.scores.appPenalty(p) }
+
+// drain reads a subscription until it is cancelled. The work is done by
+// the validators; a subscription that is not read would only drop
+// messages once its buffer fills.
+func (n *Network) drain(ctx context.Context, sub *pubsub.Subscription) {
+	for {
+		if _, err := sub.Next(ctx); err != nil {
+			return
+		}
+	}
+}
+
+// PublishBlock gossips a block (normally one the chain just accepted).
+// Safe for concurrent use.
+func (n *Network) PublishBlock(b *types.Block) error {
+	if err := n.publish(n.blockTopic, b.Encode()); err != nil {
+		return fmt.Errorf("p2p: publish block %s: %w", b.Hash(), err)
+	}
+	n.blockStats.published.Add(1)
+	return nil
+}
+
+// PublishTx gossips a transaction (normally one the txpool just
+// admitted). Safe for concurrent use.
+func (n *Network) PublishTx(tx *types.Tx) error {
+	if err := n.publish(n.txTopic, tx.Encode()); err != nil {
+		return fmt.Errorf("p2p: publish tx %s: %w", tx.ID(), err)
+	}
+	n.txStats.published.Add(1)
+	return nil
+}
+
+func (n *Network) publish(t *pubsub.Topic, data []byte) error {
+	if !n.started.Load() {
+		return ErrNotStarted
+	}
+	if n.stopped.Load() {
+		return ErrStopped
+	}
+	return t.Publish(n.ctx, data)
+}
+
+// validateBlock is the block topic's validator (DESIGN.md §7): Reject and
+// penalize what is invalid, Ignore what is known, from the future or has
+// an unknown parent (and sync from the sender then), Accept what the
+// chain stored.
+func (n *Network) validateBlock(_ context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
+	if from == n.host.ID() {
+		return pubsub.ValidationAccept // published by this node after processing
+	}
+	if !n.acquire() {
+		return pubsub.ValidationIgnore // stopping
+	}
+	defer n.release()
+	r := n.checkBlock(from, msg.Data)
+	n.blockStats.count(r)
+	return r
+}
+
+func (n *Network) checkBlock(from peer.ID, data []byte) pubsub.ValidationResult {
+	blk, err := types.DecodeBlock(data, n.params.MaxBlockSize)
+	if err != nil {
+		n.penalize(from, "undecodable block: "+err.Error(), PenaltyUndecodable)
+		return pubsub.ValidationReject
+	}
+	hash := blk.Hash()
+	if n.backend.HasBlock(hash) {
+		return pubsub.ValidationIgnore
+	}
+	res, err := n.backend.ProcessBlock(blk)
+	switch {
+	case err == nil:
+	case consensus.CodeOf(err) == consensus.ErrTimeTooNew:
+		n.log.Debug("gossiped block from the future", "hash", hash, "peer", from, "err", err)
+		return pubsub.ValidationIgnore
+	case consensus.IsRuleError(err) || errors.Is(err, chain.ErrKnownInvalid):
+		n.penalize(from, fmt.Sprintf("invalid block %s: %v", hash, err), PenaltyInvalidBlock)
+		return pubsub.ValidationReject
+	default: // I/O or internal: not the peer's fault
+		n.log.Warn("process gossiped block", "hash", hash, "peer", from, "err", err)
+		return pubsub.ValidationIgnore
+	}
+	switch res.Status {
+	case chain.StatusConnected, chain.StatusSideChain:
+		return pubsub.ValidationAccept
+	case chain.StatusOrphan:
+		n.log.Debug("gossiped block has unknown parent", "hash", hash, "parent", blk.Header.Parent, "peer", from)
+		n.sync.requestSync(from)
+		return pubsub.ValidationIgnore
+	default: // StatusDuplicate
+		return pubsub.ValidationIgnore
+	}
+}
+
+// validateTx is the tx topic's validator: Reject and penalize a tx that is
+// invalid whatever the state; Ignore one refused for a reason that
+// depends on this node's view (nonce, balance, fee, pool limits) or that
+// is known; Accept one the pool admitted.
+func (n *Network) validateTx(_ context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
+	if from == n.host.ID() {
+		return pubsub.ValidationAccept // published by this node after admission
+	}
+	if !n.acquire() {
+		return pubsub.ValidationIgnore // stopping
+	}
+	defer n.release()
+	r := n.checkTx(from, msg.Data)
+	n.txStats.count(r)
+	return r
+}
+
+func (n *Network) checkTx(from peer.ID, data []byte) pubsub.ValidationResult {
+	tx, err := types.DecodeTx(data)
+	if err != nil {
+		n.penalize(from, "undecodable tx: "+err.Error(), PenaltyUndecodable)
+		return pubsub.ValidationReject
+	}
+	id := types.Sum(data) // the encoding is canonical: this is tx.ID()
+	if n.backend.HasTx(id) {
+		return pubsub.ValidationIgnore
+	}
+	_, err = n.backend.AddTx(tx)
+	if err == nil {
+		return pubsub.ValidationAccept
+	}
+	switch r := txpool.ReasonOf(err); r {
+	case txpool.ReasonUndecodable:
+		n.penalize(from, fmt.Sprintf("tx %s: %v", id, err), PenaltyUndecodable)
+		return pubsub.ValidationReject
+	case txpool.ReasonInvalid, txpool.ReasonBadSignature, txpool.ReasonWrongNetwork:
+		n.penalize(from, fmt.Sprintf("tx %s: %v", id, err), PenaltyInvalidTx)
+		return pubsub.ValidationReject
+	case 0:
+		n.log.Warn("add gossiped tx", "id", id, "peer", from, "err", err)
+		return pubsub.ValidationIgnore
+	default:
+		// duplicate, nonce-too-low/high, fee-too-low, insufficient-balance,
+		// replacement-underpriced, sender-limit, pool-full: another node
+		// may rightly hold another view.
+		return pubsub.ValidationIgnore
+	}
+}
+
+// pubsubLog filters GossipSub's logs: it logs every RPC at debug level
+// and its lifecycle at info, so only its warnings and errors are kept,
+// except one repeated for every delivered message on a host whose
+// connection manager cannot decay tags (a mocknet host).
+type pubsubLog struct{ slog.Handler }
+
+func (h pubsubLog) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
+}
+
+func (h pubsubLog) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == "error bumping delivery tag" {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h pubsubLog) WithAttrs(as []slog.Attr) slog.Handler { return pubsubLog{h.Handler.WithAttrs(as)} }
+
+func (h pubsubLog) WithGroup(name string) slog.Handler { return pubsubLog{h.Handler.WithGroup(name)} }

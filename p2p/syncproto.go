@@ -1,0 +1,376 @@
+package p2p
+
+// The sync protocol's messages and framing (DESIGN.md §7). Every message
+// travels in one frame: a minimal uvarint length ‖ payload, the length
+// checked against the message kind's limit before anything is allocated.
+// Payloads follow the conventions of chain/types (DESIGN.md §2): big-endian
+// fixed-width integers, minimal uvarint counts checked against their limit
+// before allocating, trailing bytes refused; one value has one encoding.
+//
+//	status            genesis [32] ‖ tip hash [32] ‖ tip height u64 ‖
+//	                  work (uvarint len ≤ 33 ‖ big-endian bytes, no leading
+//	                  zero) ‖ best header hash [32] ‖ best header height u64
+//	headers request   uvarint n ≤ 64 ‖ n locator hashes ‖ stop hash [32]
+//	headers response  uvarint n ≤ 2000 ‖ n × 148-byte headers
+//	blocks request    uvarint n ≤ 128 ‖ n hashes
+//	blocks response   n frames, each a block encoding, or empty for a block
+//	                  the responder does not have
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+
+	"github.com/cairn-ledger/cairn/chain"
+	"github.com/cairn-ledger/cairn/chain/types"
+)
+
+// Protocol limits.
+const (
+	// MaxLocatorHashes is the most hashes a headers request carries.
+	MaxLocatorHashes = 64
+	// MaxHeadersPerAnswer is the most headers a headers response carries.
+	MaxHeadersPerAnswer = chain.MaxHeadersPerRequest
+	// MaxBlocksPerRequest is the most hashes a blocks request carries.
+	MaxBlocksPerRequest = 128
+	// maxWorkBytes bounds the big-endian total work of a status: 2^264 is
+	// far beyond any chain's work.
+	maxWorkBytes = 33
+)
+
+// Frame size limits per message kind: the largest valid encoding.
+const (
+	maxStatusSize          = 3*types.HashSize + 2*8 + 1 + maxWorkBytes
+	maxHeadersRequestSize  = 1 + MaxLocatorHashes*types.HashSize + types.HashSize
+	maxHeadersResponseSize = 2 + MaxHeadersPerAnswer*types.HeaderSize
+	maxBlocksRequestSize   = 2 + MaxBlocksPerRequest*types.HashSize
+)
+
+// errNonCanonicalWork refuses a work field with a leading zero byte.
+var errNonCanonicalWork = errors.New("total work has a leading zero byte")
+
+// statusMsg is what a node tells a peer of its chain.
+type statusMsg struct {
+	Genesis    types.Hash
+	TipHash    types.Hash
+	TipHeight  uint64
+	Work       *big.Int // total work of the tip; never nil after decoding
+	BestHash   types.Hash
+	BestHeight uint64
+}
+
+// encode returns the canonical encoding of m. Work must be non-negative
+// and fit in maxWorkBytes (a nil Work encodes as zero).
+func (m statusMsg) encode() []byte {
+	var work []byte
+	if m.Work != nil {
+		work = m.Work.Bytes()
+	}
+	b := make([]byte, 0, maxStatusSize)
+	b = append(b, m.Genesis[:]...)
+	b = append(b, m.TipHash[:]...)
+	b = binary.BigEndian.AppendUint64(b, m.TipHeight)
+	b = binary.AppendUvarint(b, uint64(len(work)))
+	b = append(b, work...)
+	b = append(b, m.BestHash[:]...)
+	b = binary.BigEndian.AppendUint64(b, m.BestHeight)
+	return b
+}
+
+// decodeStatus decodes exactly one status message.
+func decodeStatus(b []byte) (statusMsg, error) {
+	var m statusMsg
+	d := decoder{b: b}
+	d.hash(&m.Genesis)
+	d.hash(&m.TipHash)
+	m.TipHeight = d.u64()
+	n := d.count(maxWorkBytes, "work byte")
+	w := d.take(n)
+	if d.err == nil && n > 0 && w[0] == 0 {
+		d.fail(errNonCanonicalWork)
+	}
+	m.Work = new(big.Int).SetBytes(w)
+	d.hash(&m.BestHash)
+	m.BestHeight = d.u64()
+	if err := d.finish(); err != nil {
+		return statusMsg{}, fmt.Errorf("decode status: %w", err)
+	}
+	return m, nil
+}
+
+// headersRequest asks for the headers after the first locator hash on the
+// responder's main chain, up to and including Stop (zero: no stop).
+type headersRequest struct {
+	Locator []types.Hash
+	Stop    types.Hash
+}
+
+// encode returns the canonical encoding of r; the locator must hold at
+// most MaxLocatorHashes hashes.
+func (r *headersRequest) encode() []byte {
+	b := make([]byte, 0, uvarintLen(uint64(len(r.Locator)))+(len(r.Locator)+1)*types.HashSize)
+	b = binary.AppendUvarint(b, uint64(len(r.Locator)))
+	for i := range r.Locator {
+		b = append(b, r.Locator[i][:]...)
+	}
+	return append(b, r.Stop[:]...)
+}
+
+// decodeHeadersRequest decodes exactly one headers request.
+func decodeHeadersRequest(b []byte) (headersRequest, error) {
+	var r headersRequest
+	d := decoder{b: b}
+	r.Locator = d.hashes(MaxLocatorHashes, "locator")
+	d.hash(&r.Stop)
+	if err := d.finish(); err != nil {
+		return headersRequest{}, fmt.Errorf("decode headers request: %w", err)
+	}
+	return r, nil
+}
+
+// encodeHeaders returns the headers response for hs (at most
+// MaxHeadersPerAnswer headers).
+func encodeHeaders(hs []types.Header) []byte {
+	b := make([]byte, 0, uvarintLen(uint64(len(hs)))+len(hs)*types.HeaderSize)
+	b = binary.AppendUvarint(b, uint64(len(hs)))
+	for i := range hs {
+		b = hs[i].AppendEncode(b)
+	}
+	return b
+}
+
+// decodeHeadersResponse decodes exactly one headers response. Each header
+// is decoded by types.DecodeHeader (unknown versions are refused); nothing
+// about the chain they form is checked here.
+func decodeHeadersResponse(b []byte) ([]types.Header, error) {
+	d := decoder{b: b}
+	n := d.count(MaxHeadersPerAnswer, "header")
+	if d.err == nil && n > (len(b)-d.off)/types.HeaderSize {
+		d.fail(fmt.Errorf("%w: %d headers need %d bytes, have %d", types.ErrTruncated, n, n*types.HeaderSize, len(b)-d.off))
+	}
+	var hs []types.Header
+	if d.err == nil && n > 0 {
+		hs = make([]types.Header, n)
+		for i := range hs {
+			h, err := types.DecodeHeader(d.take(types.HeaderSize))
+			if err != nil {
+				return nil, fmt.Errorf("decode headers response: header %d: %w", i, err)
+			}
+			hs[i] = h
+		}
+	}
+	if err := d.finish(); err != nil {
+		return nil, fmt.Errorf("decode headers response: %w", err)
+	}
+	return hs, nil
+}
+
+// encodeBlocksRequest returns the blocks request for hs (at most
+// MaxBlocksPerRequest hashes).
+func encodeBlocksRequest(hs []types.Hash) []byte {
+	b := make([]byte, 0, uvarintLen(uint64(len(hs)))+len(hs)*types.HashSize)
+	b = binary.AppendUvarint(b, uint64(len(hs)))
+	for i := range hs {
+		b = append(b, hs[i][:]...)
+	}
+	return b
+}
+
+// decodeBlocksRequest decodes exactly one blocks request.
+func decodeBlocksRequest(b []byte) ([]types.Hash, error) {
+	d := decoder{b: b}
+	hs := d.hashes(MaxBlocksPerRequest, "block hash")
+	if err := d.finish(); err != nil {
+		return nil, fmt.Errorf("decode blocks request: %w", err)
+	}
+	return hs, nil
+}
+
+// writeFrame writes one frame carrying payload to w.
+func writeFrame(w *bufio.Writer, payload []byte) error {
+	var pre [binary.MaxVarintLen64]byte
+	if _, err := w.Write(binary.AppendUvarint(pre[:0], uint64(len(payload)))); err != nil {
+		return err
+	}
+	_, err := w.Write(payload)
+	return err
+}
+
+// readFrame reads one frame of at most limit bytes from r. The length
+// prefix must be a minimal uvarint; a length above limit is refused before
+// anything is allocated or read beyond the prefix. An empty frame returns a
+// nil slice. At the very start of a frame, a clean end of input is io.EOF;
+// anywhere else it is io.ErrUnexpectedEOF.
+func readFrame(r io.ByteReader, limit int) ([]byte, error) {
+	return readFrameInto(r, limit, nil)
+}
+
+// readFrameInto is readFrame reading into buf if it is large enough (the
+// result then aliases buf).
+func readFrameInto(r io.ByteReader, limit int, buf []byte) ([]byte, error) {
+	n, err := readUvarint(r)
+	if err != nil {
+		return nil, err
+	}
+	if n > uint64(limit) {
+		return nil, fmt.Errorf("%w: frame of %d bytes > limit %d", types.ErrTooLarge, n, limit)
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	if uint64(cap(buf)) >= n {
+		buf = buf[:n]
+	} else {
+		buf = make([]byte, n)
+	}
+	if rr, ok := r.(io.Reader); ok {
+		_, err = io.ReadFull(rr, buf)
+	} else {
+		for i := range buf {
+			if buf[i], err = r.ReadByte(); err != nil {
+				break
+			}
+		}
+	}
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil {
+		return nil, err
+	}
+	return buf, nil
+}
+
+// readUvarint reads a minimal uvarint of at most 64 bits.
+func readUvarint(r io.ByteReader) (uint64, error) {
+	var v uint64
+	for i := 0; i < binary.MaxVarintLen64; i++ {
+		c, err := r.ReadByte()
+		if err != nil {
+			if err == io.EOF && i > 0 {
+				err = io.ErrUnexpectedEOF
+			}
+			return 0, err
+		}
+		if i == binary.MaxVarintLen64-1 && c > 1 {
+			return 0, fmt.Errorf("frame length: %w", types.ErrUvarintOverflow)
+		}
+		v |= uint64(c&0x7f) << (7 * i)
+		if c < 0x80 {
+			if c == 0 && i > 0 {
+				return 0, fmt.Errorf("frame length: %w", types.ErrNonMinimalUvarint)
+			}
+			return v, nil
+		}
+	}
+	return 0, fmt.Errorf("frame length: %w", types.ErrUvarintOverflow)
+}
+
+// decoder reads canonical fields from a byte slice, like the decoder of
+// chain/types (which is not exported). The first error sticks; later reads
+// return zero values.
+type decoder struct {
+	b   []byte
+	off int
+	err error
+}
+
+func (d *decoder) fail(err error) {
+	if d.err == nil {
+		d.err = err
+	}
+}
+
+func (d *decoder) take(n int) []byte {
+	if d.err != nil {
+		return nil
+	}
+	if n < 0 || len(d.b)-d.off < n {
+		d.fail(fmt.Errorf("%w: need %d bytes at offset %d, have %d", types.ErrTruncated, n, d.off, len(d.b)-d.off))
+		return nil
+	}
+	s := d.b[d.off : d.off+n : d.off+n]
+	d.off += n
+	return s
+}
+
+func (d *decoder) u64() uint64 {
+	s := d.take(8)
+	if s == nil {
+		return 0
+	}
+	return binary.BigEndian.Uint64(s)
+}
+
+func (d *decoder) hash(h *types.Hash) {
+	if s := d.take(types.HashSize); s != nil {
+		copy(h[:], s)
+	}
+}
+
+// count reads a minimal uvarint and checks it against max before the
+// caller allocates anything.
+func (d *decoder) count(max uint64, what string) int {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b[d.off:])
+	switch {
+	case n == 0:
+		d.fail(fmt.Errorf("%w: %s count", types.ErrTruncated, what))
+		return 0
+	case n < 0:
+		d.fail(fmt.Errorf("%w: %s count", types.ErrUvarintOverflow, what))
+		return 0
+	case n != uvarintLen(v):
+		d.fail(fmt.Errorf("%w: %s count uses %d bytes for %d", types.ErrNonMinimalUvarint, what, n, v))
+		return 0
+	case v > max:
+		d.fail(fmt.Errorf("%w: %s count %d > %d", types.ErrCountTooLarge, what, v, max))
+		return 0
+	}
+	d.off += n
+	return int(v)
+}
+
+// hashes reads a count of at most max and that many hashes; the count is
+// checked against the remaining input before allocating.
+func (d *decoder) hashes(max uint64, what string) []types.Hash {
+	n := d.count(max, what)
+	if d.err != nil || n == 0 {
+		return nil
+	}
+	if rest := len(d.b) - d.off; n > rest/types.HashSize {
+		d.fail(fmt.Errorf("%w: %d %s hashes need %d bytes, have %d", types.ErrTruncated, n, what, n*types.HashSize, rest))
+		return nil
+	}
+	hs := make([]types.Hash, n)
+	for i := range hs {
+		d.hash(&hs[i])
+	}
+	return hs
+}
+
+// finish reports the sticky error, or ErrTrailingBytes if input remains.
+func (d *decoder) finish() error {
+	if d.err != nil {
+		return d.err
+	}
+	if d.off != len(d.b) {
+		return fmt.Errorf("%w: %d left", types.ErrTrailingBytes, len(d.b)-d.off)
+	}
+	return nil
+}
+
+// uvarintLen returns the length of the minimal uvarint encoding of v.
+func uvarintLen(v uint64) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
+}
