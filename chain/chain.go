@@ -500,11 +500,14 @@ func (c *Chain) processOne(blk *types.Block, res *Result) (ProcessStatus, error)
 		c.reject(hash, err)
 		return 0, err
 	}
-	if err := c.params.CheckHeader(&blk.Header, hash, parent.parentInfo(), c.cfg.Now().UnixMilli()); err != nil {
-		if consensus.CodeOf(err) != consensus.ErrTimeTooNew {
-			c.reject(hash, err)
+	// A header already in the index passed these checks in ProcessHeaders.
+	if c.index[hash] == nil {
+		if err := c.params.CheckHeader(&blk.Header, hash, parent.parentInfo(), c.cfg.Now().UnixMilli()); err != nil {
+			if consensus.CodeOf(err) != consensus.ErrTimeTooNew {
+				c.reject(hash, err)
+			}
+			return 0, err
 		}
-		return 0, err
 	}
 	ids := txIDs(blk)
 	// Body rules that a relayed copy could break without the header being at

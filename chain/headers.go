@@ -30,6 +30,10 @@ const MaxHeadersPerRequest = 2000
 // ErrUnconnected. Headers before the fault stay accepted. Safe for
 // concurrent use.
 func (c *Chain) ProcessHeaders(hs []types.Header) (int, error) {
+	hashes := make([]types.Hash, len(hs)) // hashed before taking the lock
+	for i := range hs {
+		hashes[i] = hs[i].Hash()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	batch := new(leveldb.Batch)
@@ -38,7 +42,7 @@ func (c *Chain) ProcessHeaders(hs []types.Header) (int, error) {
 	now := c.cfg.Now().UnixMilli()
 	for i := range hs {
 		h := &hs[i]
-		hash := h.Hash()
+		hash := hashes[i]
 		if n := c.index[hash]; n != nil {
 			if n.invalid() {
 				ferr = fmt.Errorf("header %s: %w", hash, ErrKnownInvalid)

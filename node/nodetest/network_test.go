@@ -55,44 +55,6 @@ func TestLateJoinerSyncs(t *testing.T) {
 	}
 }
 
-// 3|2 partition, both sides mine, the 3 side more; after healing all
-// converge on the most-work tip, and the minority's txs that the winning
-// chain lacks are back in the pools.
-func TestPartitionHeal(t *testing.T) {
-	h := nodetest.New(t, 5, nodetest.Options{})
-	h.Mine(0, 2)
-	h.WaitSameTip(wait)
-	h.WaitGossipReady(wait)
-	h.Partition([]int{0, 1, 2}, []int{3, 4})
-	minorityTx, err := h.Nodes[3].SubmitTx(tx(h, "carol", "dave", 777, 3000, 0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.WaitPoolHas(wait, minorityTx, 3, 4)
-	h.Mine(3, 2) // includes carol's tx
-	majority := h.Mine(0, 4)
-	h.WaitTip(wait, majority[len(majority)-1].Hash(), 0, 1, 2)
-	h.WaitSameTip(wait, 3, 4)
-	if h.Nodes[3].Pool().Has(minorityTx) {
-		t.Fatal("minority tx should be mined on the minority side")
-	}
-	h.Heal()
-	h.WaitTip(wait, majority[len(majority)-1].Hash())
-	h.WaitPoolHas(wait, minorityTx, 3, 4)
-	root := h.Nodes[0].Chain().Tip().Header.StateRoot
-	for _, nd := range h.Nodes {
-		if nd.Chain().Tip().Header.StateRoot != root {
-			t.Fatalf("%s: state root differs", nd.Name)
-		}
-	}
-	// The re-admitted tx confirms on the winning chain.
-	blk := h.Mine(3, 1)[0]
-	h.WaitTip(wait, blk.Hash())
-	if len(blk.Txs) != 1 || blk.Txs[0].ID() != minorityTx {
-		t.Fatalf("re-admitted tx not mined: %d txs", len(blk.Txs))
-	}
-}
-
 // A node restarted in the middle of a sync resumes and finishes.
 func TestRestartMidSync(t *testing.T) {
 	h := nodetest.New(t, 1, nodetest.Options{})
