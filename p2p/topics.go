@@ -1,6 +1,10 @@
 package p2p
 
-import "github.com/libp2p/go-libp2p/core/peer"
+import (
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+)
 
 // TopicPeers returns the peers known to be subscribed to the block topic
 // and to the tx topic: a message published now reaches at least these.
@@ -10,4 +14,26 @@ func (n *Network) TopicPeers() (block, tx []peer.ID) {
 		return nil, nil
 	}
 	return n.blockTopic.ListPeers(), n.txTopic.ListPeers()
+}
+
+// BanPeer refuses p for d (at least one second): its connections are
+// closed, new ones are refused, and GossipSub drops its messages — what
+// bitcoind's setban does. Safe for concurrent use.
+func (n *Network) BanPeer(p peer.ID, d time.Duration) {
+	d = max(d, time.Second)
+	n.scores.mu.Lock()
+	n.scores.bans[p] = n.scores.now().Add(d)
+	n.scores.mu.Unlock()
+	if h := n.liveHost(); h != nil {
+		_ = h.Network().ClosePeer(p)
+	}
+	n.log.Info("banned peer", "peer", p, "for", d)
+}
+
+// UnbanPeer lifts a ban of p, whether set by BanPeer or by its score.
+// Safe for concurrent use.
+func (n *Network) UnbanPeer(p peer.ID) {
+	n.scores.mu.Lock()
+	delete(n.scores.bans, p)
+	n.scores.mu.Unlock()
 }

@@ -168,7 +168,10 @@ func (h *Harness) Partition(groups ...[]int) {
 	for i, a := range h.Nodes {
 		for j, b := range h.Nodes {
 			if i < j && a.up && b.up && group[i] != 0 && group[j] != 0 && group[i] != group[j] {
-				// Unlink first: a redial between the two would survive.
+				// Ban both ways as well: mocknet alone was seen to let a
+				// connection opened during the cut survive it.
+				a.Net().BanPeer(b.host.ID(), time.Hour)
+				b.Net().BanPeer(a.host.ID(), time.Hour)
 				_ = h.mn.UnlinkPeers(a.host.ID(), b.host.ID())
 				_ = h.mn.DisconnectPeers(a.host.ID(), b.host.ID())
 			}
@@ -198,9 +201,17 @@ func (h *Harness) Partition(groups ...[]int) {
 	})
 }
 
-// Heal links and connects every pair of running nodes.
+// Heal lifts the partition's bans and links and connects every pair of
+// running nodes.
 func (h *Harness) Heal() {
 	h.t.Helper()
+	for _, a := range h.Nodes {
+		for _, b := range h.Nodes {
+			if a != b && a.up && b.up {
+				a.Net().UnbanPeer(b.host.ID())
+			}
+		}
+	}
 	if err := h.mn.LinkAll(); err != nil {
 		h.t.Fatalf("nodetest: link: %v", err)
 	}
