@@ -337,3 +337,44 @@ func TestStopWaitsForValidation(t *testing.T) {
 		t.Error("the block in validation was not stored")
 	}
 }
+
+// TestOversizedMessageRefused: a message past the size limit from mal is
+// dropped by GossipSub before any validator sees it; nothing is stored and
+// a keeps working.
+func TestOversizedMessageRefused(t *testing.T) {
+	g := chaintest.New(t)
+	g.Chain("a", "genesis", 1)
+	mn := newMocknet(t)
+	a := startNode(t, "a", Config{Host: mockHost(t, mn), NoDHT: true}, newBackend(t, g, txpool.Config{}))
+	mal := mockHost(t, mn)
+	link(t, mn, mal, a.host)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	ps, err := pubsub.NewGossipSub(ctx, mal,
+		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
+		pubsub.WithNoAuthor(),
+		pubsub.WithMessageIdFn(messageID),
+		pubsub.WithFloodPublish(true),
+		pubsub.WithMaxMessageSize(8<<20),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := joinAndWait(t, ps, BlockTopic(a.netID), a.ID())
+	huge := make([]byte, 2*g.Params.MaxBlockSize)
+	copy(huge, g.Get("a1").Encode())
+	publish(t, blocks, huge)
+
+	// a is still healthy: a valid block from another honest peer is taken.
+	b := startNode(t, "b", Config{Host: mockHost(t, mn), NoDHT: true}, newBackend(t, g, txpool.Config{}))
+	link(t, mn, a.host, b.host)
+	waitTopicPeers(t, b.Network, 1)
+	b.mine(t, g.Get("a1"))
+	waitTip(t, a, g.Hash("a1"))
+	if st := a.GossipStats().Blocks; st.Rejected != 0 {
+		t.Fatalf("the oversized message reached a validator: %+v", st)
+	}
+	if a.b.c.Tip().Height != 1 {
+		t.Fatal("a's chain changed beyond the valid block")
+	}
+}
