@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/libp2p/go-msgio"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -120,6 +121,7 @@ func (n *Network) startGossip(ctx context.Context) error {
 		pubsub.WithPeerScore(peerScoreParams(blockTopic, txTopic, n.appScore), peerScoreThresholds()),
 		pubsub.WithPeerScoreInspect(pubsub.PeerScoreInspectFn(n.scores.setGossipScores), scoreInspectPeriod),
 		pubsub.WithLogger(slog.New(pubsubLog{n.log.With("module", "pubsub").Handler()})),
+		pubsub.WithRPCLogger(slog.New(oversizeWatch{n})),
 	)
 	if err != nil {
 		return fmt.Errorf("p2p: start gossipsub: %w", err)
@@ -316,3 +318,36 @@ func (h pubsubLog) Handle(ctx context.Context, r slog.Record) error {
 func (h pubsubLog) WithAttrs(as []slog.Attr) slog.Handler { return pubsubLog{h.Handler.WithAttrs(as)} }
 
 func (h pubsubLog) WithGroup(name string) slog.Handler { return pubsubLog{h.Handler.WithGroup(name)} }
+
+// oversizeWatch is GossipSub's RPC logger. GossipSub drops a message over
+// its size limit while reading the stream, before any validator or tracer
+// sees it; the only trace is this logger's "error reading rpc" record with
+// msgio.ErrMsgTooLarge. oversizeWatch turns that record into a penalty for
+// the sender and discards every other RPC record.
+type oversizeWatch struct{ n *Network }
+
+func (w oversizeWatch) Enabled(context.Context, slog.Level) bool { return true }
+
+func (w oversizeWatch) Handle(_ context.Context, r slog.Record) error {
+	if r.Message != "error reading rpc" {
+		return nil
+	}
+	var from peer.ID
+	tooLarge := false
+	r.Attrs(func(a slog.Attr) bool {
+		switch v := a.Value.Any().(type) {
+		case peer.ID:
+			from = v
+		case error:
+			tooLarge = tooLarge || errors.Is(v, msgio.ErrMsgTooLarge)
+		}
+		return true
+	})
+	if tooLarge && from != "" {
+		w.n.penalize(from, "gossip message over the size limit", PenaltyUndecodable)
+	}
+	return nil
+}
+
+func (w oversizeWatch) WithAttrs([]slog.Attr) slog.Handler { return w }
+func (w oversizeWatch) WithGroup(string) slog.Handler      { return w }

@@ -339,8 +339,9 @@ func TestStopWaitsForValidation(t *testing.T) {
 }
 
 // TestOversizedMessageRefused: a message past the size limit from mal is
-// dropped by GossipSub before any validator sees it; nothing is stored and
-// a keeps working.
+// dropped by GossipSub before any validator sees it, mal is penalized as for
+// undecodable data (enough of them ban it, as TestPenaltiesAddUpToBan
+// shows), nothing is stored and a keeps working.
 func TestOversizedMessageRefused(t *testing.T) {
 	g := chaintest.New(t)
 	g.Chain("a", "genesis", 1)
@@ -364,7 +365,9 @@ func TestOversizedMessageRefused(t *testing.T) {
 	huge := make([]byte, 2*g.Params.MaxBlockSize)
 	copy(huge, g.Get("a1").Encode())
 	publish(t, blocks, huge)
-
+	waitFor(t, "mal to be penalized for the oversized message", func() bool {
+		return a.scores.appPenalty(mal.ID()) >= PenaltyUndecodable
+	})
 	// a is still healthy: a valid block from another honest peer is taken.
 	b := startNode(t, "b", Config{Host: mockHost(t, mn), NoDHT: true}, newBackend(t, g, txpool.Config{}))
 	link(t, mn, a.host, b.host)
