@@ -777,6 +777,7 @@ func (c *Chain) reorganize(target *blockNode, res *Result) error {
 	batch := new(leveldb.Batch)
 	marks := new(leveldb.Batch) // invalid marks: written whatever happens
 	var connected []*types.Block
+	var connectedIDs [][]types.Hash // tx ids of connected, hashed once
 	newTip := fork
 	for _, n := range attach {
 		blk, err := c.readBlock(n.hash)
@@ -794,8 +795,10 @@ func (c *Chain) reorganize(target *blockNode, res *Result) error {
 			break
 		}
 		n.status |= statusValid
-		c.writeConnect(batch, n, blk, txIDs(blk), undo)
+		ids := txIDs(blk)
+		c.writeConnect(batch, n, blk, ids, undo)
 		connected = append(connected, blk)
+		connectedIDs = append(connectedIDs, ids)
 		newTip = n
 	}
 	if newTip.work.Cmp(oldTip.work) <= 0 {
@@ -822,9 +825,9 @@ func (c *Chain) reorganize(target *blockNode, res *Result) error {
 	}
 	// A tx both in the old and in the new branch keeps its new location:
 	// re-put the connected ones after the deletes (a batch applies in order).
-	for i, blk := range connected {
-		for j, tx := range blk.Txs {
-			batch.Put(hashKey(prefixTx, tx.ID()), encodeTxLoc(attach[i].hash, j))
+	for i, ids := range connectedIDs {
+		for j, id := range ids {
+			batch.Put(hashKey(prefixTx, id), encodeTxLoc(attach[i].hash, j))
 		}
 	}
 	view.write(batch)

@@ -127,11 +127,11 @@ func (n *Network) startGossip(ctx context.Context) error {
 		return fmt.Errorf("p2p: start gossipsub: %w", err)
 	}
 	n.ps = ps
-	if err := ps.RegisterTopicValidator(blockTopic, pubsub.ValidatorEx(n.validateBlock),
+	if err := ps.RegisterTopicValidator(blockTopic, n.validator(n.checkBlock, &n.blockStats),
 		pubsub.WithValidatorConcurrency(blockValidatorConcurrency)); err != nil {
 		return fmt.Errorf("p2p: block topic validator: %w", err)
 	}
-	if err := ps.RegisterTopicValidator(txTopic, pubsub.ValidatorEx(n.validateTx),
+	if err := ps.RegisterTopicValidator(txTopic, n.validator(n.checkTx, &n.txStats),
 		pubsub.WithValidatorConcurrency(txValidatorConcurrency)); err != nil {
 		return fmt.Errorf("p2p: tx topic validator: %w", err)
 	}
@@ -197,23 +197,27 @@ func (n *Network) publish(t *pubsub.Topic, data []byte) error {
 	return t.Publish(n.ctx, data)
 }
 
-// validateBlock is the block topic's validator (DESIGN.md §7): Reject and
-// penalize what is invalid, Ignore what is known, from the future or has
-// an unknown parent (and sync from the sender then), Accept what the
-// chain stored.
-func (n *Network) validateBlock(_ context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
-	if from == n.host.ID() {
-		return pubsub.ValidationAccept // published by this node after processing
+// validator makes a topic validator of check (DESIGN.md §7): this node's
+// own messages are accepted (it processed them before publishing), nothing
+// is validated once Stop has begun, and every verdict is counted in stats.
+func (n *Network) validator(check func(peer.ID, []byte) pubsub.ValidationResult, stats *topicCounters) pubsub.ValidatorEx {
+	return func(_ context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
+		if from == n.host.ID() {
+			return pubsub.ValidationAccept
+		}
+		if !n.acquire() {
+			return pubsub.ValidationIgnore // stopping
+		}
+		defer n.release()
+		r := check(from, msg.Data)
+		stats.count(r)
+		return r
 	}
-	if !n.acquire() {
-		return pubsub.ValidationIgnore // stopping
-	}
-	defer n.release()
-	r := n.checkBlock(from, msg.Data)
-	n.blockStats.count(r)
-	return r
 }
 
+// checkBlock judges a gossiped block: Reject and penalize what is invalid,
+// Ignore what is known, from the future or has an unknown parent (and sync
+// from the sender then), Accept what the chain stored.
 func (n *Network) checkBlock(from peer.ID, data []byte) pubsub.ValidationResult {
 	blk, err := types.DecodeBlock(data, n.params.MaxBlockSize)
 	if err != nil {
@@ -249,23 +253,10 @@ func (n *Network) checkBlock(from peer.ID, data []byte) pubsub.ValidationResult 
 	}
 }
 
-// validateTx is the tx topic's validator: Reject and penalize a tx that is
-// invalid whatever the state; Ignore one refused for a reason that
-// depends on this node's view (nonce, balance, fee, pool limits) or that
-// is known; Accept one the pool admitted.
-func (n *Network) validateTx(_ context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
-	if from == n.host.ID() {
-		return pubsub.ValidationAccept // published by this node after admission
-	}
-	if !n.acquire() {
-		return pubsub.ValidationIgnore // stopping
-	}
-	defer n.release()
-	r := n.checkTx(from, msg.Data)
-	n.txStats.count(r)
-	return r
-}
-
+// checkTx judges a gossiped tx: Reject and penalize a tx that is invalid
+// whatever the state; Ignore one refused for a reason that depends on this
+// node's view (nonce, balance, fee, pool limits) or that is known; Accept
+// one the pool admitted.
 func (n *Network) checkTx(from peer.ID, data []byte) pubsub.ValidationResult {
 	tx, err := types.DecodeTx(data)
 	if err != nil {

@@ -83,19 +83,19 @@ func (m statusMsg) encode() []byte {
 // decodeStatus decodes exactly one status message.
 func decodeStatus(b []byte) (statusMsg, error) {
 	var m statusMsg
-	d := decoder{b: b}
-	d.hash(&m.Genesis)
-	d.hash(&m.TipHash)
-	m.TipHeight = d.u64()
-	n := d.count(maxWorkBytes, "work byte")
-	w := d.take(n)
-	if d.err == nil && n > 0 && w[0] == 0 {
-		d.fail(errNonCanonicalWork)
+	d := types.NewDecoder(b)
+	d.Bytes(m.Genesis[:])
+	d.Bytes(m.TipHash[:])
+	m.TipHeight = d.U64()
+	n := d.Count(maxWorkBytes, "work byte")
+	w := d.Take(n)
+	if d.Err() == nil && n > 0 && w[0] == 0 {
+		d.Fail(errNonCanonicalWork)
 	}
 	m.Work = new(big.Int).SetBytes(w)
-	d.hash(&m.BestHash)
-	m.BestHeight = d.u64()
-	if err := d.finish(); err != nil {
+	d.Bytes(m.BestHash[:])
+	m.BestHeight = d.U64()
+	if err := d.Finish(); err != nil {
 		return statusMsg{}, fmt.Errorf("decode status: %w", err)
 	}
 	return m, nil
@@ -111,7 +111,7 @@ type headersRequest struct {
 // encode returns the canonical encoding of r; the locator must hold at
 // most MaxLocatorHashes hashes.
 func (r *headersRequest) encode() []byte {
-	b := make([]byte, 0, uvarintLen(uint64(len(r.Locator)))+(len(r.Locator)+1)*types.HashSize)
+	b := make([]byte, 0, binary.MaxVarintLen64+(len(r.Locator)+1)*types.HashSize)
 	b = binary.AppendUvarint(b, uint64(len(r.Locator)))
 	for i := range r.Locator {
 		b = append(b, r.Locator[i][:]...)
@@ -122,10 +122,10 @@ func (r *headersRequest) encode() []byte {
 // decodeHeadersRequest decodes exactly one headers request.
 func decodeHeadersRequest(b []byte) (headersRequest, error) {
 	var r headersRequest
-	d := decoder{b: b}
-	r.Locator = d.hashes(MaxLocatorHashes, "locator")
-	d.hash(&r.Stop)
-	if err := d.finish(); err != nil {
+	d := types.NewDecoder(b)
+	r.Locator = decodeHashes(d, MaxLocatorHashes, "locator")
+	d.Bytes(r.Stop[:])
+	if err := d.Finish(); err != nil {
 		return headersRequest{}, fmt.Errorf("decode headers request: %w", err)
 	}
 	return r, nil
@@ -134,7 +134,7 @@ func decodeHeadersRequest(b []byte) (headersRequest, error) {
 // encodeHeaders returns the headers response for hs (at most
 // MaxHeadersPerAnswer headers).
 func encodeHeaders(hs []types.Header) []byte {
-	b := make([]byte, 0, uvarintLen(uint64(len(hs)))+len(hs)*types.HeaderSize)
+	b := make([]byte, 0, binary.MaxVarintLen64+len(hs)*types.HeaderSize)
 	b = binary.AppendUvarint(b, uint64(len(hs)))
 	for i := range hs {
 		b = hs[i].AppendEncode(b)
@@ -146,23 +146,23 @@ func encodeHeaders(hs []types.Header) []byte {
 // is decoded by types.DecodeHeader (unknown versions are refused); nothing
 // about the chain they form is checked here.
 func decodeHeadersResponse(b []byte) ([]types.Header, error) {
-	d := decoder{b: b}
-	n := d.count(MaxHeadersPerAnswer, "header")
-	if d.err == nil && n > (len(b)-d.off)/types.HeaderSize {
-		d.fail(fmt.Errorf("%w: %d headers need %d bytes, have %d", types.ErrTruncated, n, n*types.HeaderSize, len(b)-d.off))
+	d := types.NewDecoder(b)
+	n := d.Count(MaxHeadersPerAnswer, "header")
+	if d.Err() == nil && n > d.Remaining()/types.HeaderSize {
+		d.Fail(fmt.Errorf("%w: %d headers need %d bytes, have %d", types.ErrTruncated, n, n*types.HeaderSize, d.Remaining()))
 	}
 	var hs []types.Header
-	if d.err == nil && n > 0 {
+	if d.Err() == nil && n > 0 {
 		hs = make([]types.Header, n)
 		for i := range hs {
-			h, err := types.DecodeHeader(d.take(types.HeaderSize))
+			h, err := types.DecodeHeader(d.Take(types.HeaderSize))
 			if err != nil {
 				return nil, fmt.Errorf("decode headers response: header %d: %w", i, err)
 			}
 			hs[i] = h
 		}
 	}
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return nil, fmt.Errorf("decode headers response: %w", err)
 	}
 	return hs, nil
@@ -171,7 +171,7 @@ func decodeHeadersResponse(b []byte) ([]types.Header, error) {
 // encodeBlocksRequest returns the blocks request for hs (at most
 // MaxBlocksPerRequest hashes).
 func encodeBlocksRequest(hs []types.Hash) []byte {
-	b := make([]byte, 0, uvarintLen(uint64(len(hs)))+len(hs)*types.HashSize)
+	b := make([]byte, 0, binary.MaxVarintLen64+len(hs)*types.HashSize)
 	b = binary.AppendUvarint(b, uint64(len(hs)))
 	for i := range hs {
 		b = append(b, hs[i][:]...)
@@ -181,9 +181,9 @@ func encodeBlocksRequest(hs []types.Hash) []byte {
 
 // decodeBlocksRequest decodes exactly one blocks request.
 func decodeBlocksRequest(b []byte) ([]types.Hash, error) {
-	d := decoder{b: b}
-	hs := d.hashes(MaxBlocksPerRequest, "block hash")
-	if err := d.finish(); err != nil {
+	d := types.NewDecoder(b)
+	hs := decodeHashes(d, MaxBlocksPerRequest, "block hash")
+	if err := d.Finish(); err != nil {
 		return nil, fmt.Errorf("decode blocks request: %w", err)
 	}
 	return hs, nil
@@ -269,108 +269,20 @@ func readUvarint(r io.ByteReader) (uint64, error) {
 	return 0, fmt.Errorf("frame length: %w", types.ErrUvarintOverflow)
 }
 
-// decoder reads canonical fields from a byte slice, like the decoder of
-// chain/types (which is not exported). The first error sticks; later reads
-// return zero values.
-type decoder struct {
-	b   []byte
-	off int
-	err error
-}
-
-func (d *decoder) fail(err error) {
-	if d.err == nil {
-		d.err = err
-	}
-}
-
-func (d *decoder) take(n int) []byte {
-	if d.err != nil {
-		return nil
-	}
-	if n < 0 || len(d.b)-d.off < n {
-		d.fail(fmt.Errorf("%w: need %d bytes at offset %d, have %d", types.ErrTruncated, n, d.off, len(d.b)-d.off))
-		return nil
-	}
-	s := d.b[d.off : d.off+n : d.off+n]
-	d.off += n
-	return s
-}
-
-func (d *decoder) u64() uint64 {
-	s := d.take(8)
-	if s == nil {
-		return 0
-	}
-	return binary.BigEndian.Uint64(s)
-}
-
-func (d *decoder) hash(h *types.Hash) {
-	if s := d.take(types.HashSize); s != nil {
-		copy(h[:], s)
-	}
-}
-
-// count reads a minimal uvarint and checks it against max before the
-// caller allocates anything.
-func (d *decoder) count(max uint64, what string) int {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(d.b[d.off:])
-	switch {
-	case n == 0:
-		d.fail(fmt.Errorf("%w: %s count", types.ErrTruncated, what))
-		return 0
-	case n < 0:
-		d.fail(fmt.Errorf("%w: %s count", types.ErrUvarintOverflow, what))
-		return 0
-	case n != uvarintLen(v):
-		d.fail(fmt.Errorf("%w: %s count uses %d bytes for %d", types.ErrNonMinimalUvarint, what, n, v))
-		return 0
-	case v > max:
-		d.fail(fmt.Errorf("%w: %s count %d > %d", types.ErrCountTooLarge, what, v, max))
-		return 0
-	}
-	d.off += n
-	return int(v)
-}
-
 // hashes reads a count of at most max and that many hashes; the count is
 // checked against the remaining input before allocating.
-func (d *decoder) hashes(max uint64, what string) []types.Hash {
-	n := d.count(max, what)
-	if d.err != nil || n == 0 {
+func decodeHashes(d *types.Decoder, max uint64, what string) []types.Hash {
+	n := d.Count(max, what)
+	if d.Err() != nil || n == 0 {
 		return nil
 	}
-	if rest := len(d.b) - d.off; n > rest/types.HashSize {
-		d.fail(fmt.Errorf("%w: %d %s hashes need %d bytes, have %d", types.ErrTruncated, n, what, n*types.HashSize, rest))
+	if rest := d.Remaining(); n > rest/types.HashSize {
+		d.Fail(fmt.Errorf("%w: %d %s hashes need %d bytes, have %d", types.ErrTruncated, n, what, n*types.HashSize, rest))
 		return nil
 	}
 	hs := make([]types.Hash, n)
 	for i := range hs {
-		d.hash(&hs[i])
+		d.Bytes(hs[i][:])
 	}
 	return hs
-}
-
-// finish reports the sticky error, or ErrTrailingBytes if input remains.
-func (d *decoder) finish() error {
-	if d.err != nil {
-		return d.err
-	}
-	if d.off != len(d.b) {
-		return fmt.Errorf("%w: %d left", types.ErrTrailingBytes, len(d.b)-d.off)
-	}
-	return nil
-}
-
-// uvarintLen returns the length of the minimal uvarint encoding of v.
-func uvarintLen(v uint64) int {
-	n := 1
-	for v >= 0x80 {
-		v >>= 7
-		n++
-	}
-	return n
 }

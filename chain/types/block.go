@@ -59,7 +59,7 @@ func DecodeBlock(b []byte, maxSize int) (*Block, error) {
 		return nil, fmt.Errorf("decode block: %w: %d bytes > %d", ErrTooLarge, len(b), maxSize)
 	}
 	blk := new(Block)
-	d := decoder{b: b}
+	d := Decoder{b: b}
 	d.header(&blk.Header)
 	// maxTxs is the largest count whose smallest block fits in maxSize; a
 	// count of 128 or more takes more than one uvarint byte.
@@ -70,12 +70,12 @@ func DecodeBlock(b []byte, maxSize int) (*Block, error) {
 			maxTxs--
 		}
 	}
-	n := d.count(maxTxs, "tx")
+	n := d.Count(maxTxs, "tx")
 	if d.err == nil && n > 0 {
 		// Each tx is at least MinTxSize bytes: a count the remaining input
 		// cannot hold is truncation, found before allocating.
 		if rest := len(b) - d.off; n > rest/MinTxSize {
-			d.fail(fmt.Errorf("%w: %d txs need at least %d bytes, have %d", ErrTruncated, n, n*MinTxSize, rest))
+			d.Fail(fmt.Errorf("%w: %d txs need at least %d bytes, have %d", ErrTruncated, n, n*MinTxSize, rest))
 		} else {
 			blk.Txs = make([]*Tx, n)
 			txs := make([]Tx, n)
@@ -85,7 +85,7 @@ func DecodeBlock(b []byte, maxSize int) (*Block, error) {
 			}
 		}
 	}
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return nil, fmt.Errorf("decode block: %w", err)
 	}
 	return blk, nil

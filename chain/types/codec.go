@@ -19,90 +19,108 @@ var (
 	ErrEmptyInput        = errors.New("empty input")
 )
 
-// decoder reads canonical big-endian fields from a byte slice. The first
-// error sticks; later reads return zero values.
-type decoder struct {
+// Decoder reads canonical big-endian fields from a byte slice, for the
+// decoders here and for other wire formats built the same way (the sync
+// protocol). The first error sticks; later reads return zero values. A
+// Decoder is not safe for concurrent use.
+type Decoder struct {
 	b   []byte
 	off int
 	err error
 }
 
-func (d *decoder) fail(err error) {
+// NewDecoder returns a Decoder reading b.
+func NewDecoder(b []byte) *Decoder { return &Decoder{b: b} }
+
+// Err returns the first error met, if any.
+func (d *Decoder) Err() error { return d.err }
+
+// Remaining returns the number of bytes not read yet.
+func (d *Decoder) Remaining() int { return len(d.b) - d.off }
+
+// Fail records err unless an earlier error is already recorded.
+func (d *Decoder) Fail(err error) {
 	if d.err == nil {
 		d.err = err
 	}
 }
 
-func (d *decoder) take(n int) []byte {
+// Take returns the next n bytes (a sub-slice of the input, capped so that
+// appending to it cannot overwrite the input), or nil after an error.
+func (d *Decoder) Take(n int) []byte {
 	if d.err != nil {
 		return nil
 	}
 	if n < 0 || len(d.b)-d.off < n {
-		d.fail(fmt.Errorf("%w: need %d bytes at offset %d, have %d", ErrTruncated, n, d.off, len(d.b)-d.off))
+		d.Fail(fmt.Errorf("%w: need %d bytes at offset %d, have %d", ErrTruncated, n, d.off, len(d.b)-d.off))
 		return nil
 	}
-	s := d.b[d.off : d.off+n]
+	s := d.b[d.off : d.off+n : d.off+n]
 	d.off += n
 	return s
 }
 
-func (d *decoder) u8() uint8 {
-	s := d.take(1)
+// U8 reads one byte.
+func (d *Decoder) U8() uint8 {
+	s := d.Take(1)
 	if s == nil {
 		return 0
 	}
 	return s[0]
 }
 
-func (d *decoder) u32() uint32 {
-	s := d.take(4)
+// U32 reads a big-endian uint32.
+func (d *Decoder) U32() uint32 {
+	s := d.Take(4)
 	if s == nil {
 		return 0
 	}
 	return binary.BigEndian.Uint32(s)
 }
 
-func (d *decoder) u64() uint64 {
-	s := d.take(8)
+// U64 reads a big-endian uint64.
+func (d *Decoder) U64() uint64 {
+	s := d.Take(8)
 	if s == nil {
 		return 0
 	}
 	return binary.BigEndian.Uint64(s)
 }
 
-func (d *decoder) bytes(dst []byte) {
-	if s := d.take(len(dst)); s != nil {
+// Bytes fills dst with the next len(dst) bytes.
+func (d *Decoder) Bytes(dst []byte) {
+	if s := d.Take(len(dst)); s != nil {
 		copy(dst, s)
 	}
 }
 
-// count reads a minimal uvarint and checks it against max before the caller
-// allocates anything.
-func (d *decoder) count(max uint64, what string) int {
+// Count reads a minimal uvarint and checks it against max before the caller
+// allocates anything; what names the counted thing in errors.
+func (d *Decoder) Count(max uint64, what string) int {
 	if d.err != nil {
 		return 0
 	}
 	v, n := binary.Uvarint(d.b[d.off:])
 	switch {
 	case n == 0:
-		d.fail(fmt.Errorf("%w: %s count", ErrTruncated, what))
+		d.Fail(fmt.Errorf("%w: %s count", ErrTruncated, what))
 		return 0
 	case n < 0:
-		d.fail(fmt.Errorf("%w: %s count", ErrUvarintOverflow, what))
+		d.Fail(fmt.Errorf("%w: %s count", ErrUvarintOverflow, what))
 		return 0
 	case n != uvarintLen(v):
-		d.fail(fmt.Errorf("%w: %s count uses %d bytes for %d", ErrNonMinimalUvarint, what, n, v))
+		d.Fail(fmt.Errorf("%w: %s count uses %d bytes for %d", ErrNonMinimalUvarint, what, n, v))
 		return 0
 	case v > max:
-		d.fail(fmt.Errorf("%w: %s count %d > %d", ErrCountTooLarge, what, v, max))
+		d.Fail(fmt.Errorf("%w: %s count %d > %d", ErrCountTooLarge, what, v, max))
 		return 0
 	}
 	d.off += n
 	return int(v)
 }
 
-// finish reports the sticky error, or ErrTrailingBytes if input remains.
-func (d *decoder) finish() error {
+// Finish reports the sticky error, or ErrTrailingBytes if input remains.
+func (d *Decoder) Finish() error {
 	if d.err != nil {
 		return d.err
 	}

@@ -66,28 +66,28 @@ func PutNonceTime(enc *[HeaderSize]byte, time int64, nonce uint64) {
 	binary.BigEndian.PutUint64(enc[140:148], nonce)
 }
 
-func (d *decoder) header(h *Header) {
-	h.Version = d.u32()
+func (d *Decoder) header(h *Header) {
+	h.Version = d.U32()
 	if d.err == nil && h.Version != HeaderVersion {
-		d.fail(fmt.Errorf("%w: header version %d", ErrUnknownVersion, h.Version))
+		d.Fail(fmt.Errorf("%w: header version %d", ErrUnknownVersion, h.Version))
 		return
 	}
-	h.Height = d.u64()
-	d.bytes(h.Parent[:])
-	d.bytes(h.TxRoot[:])
-	d.bytes(h.StateRoot[:])
-	d.bytes(h.Miner[:])
-	h.Time = int64(d.u64())
-	h.Bits = d.u32()
-	h.Nonce = d.u64()
+	h.Height = d.U64()
+	d.Bytes(h.Parent[:])
+	d.Bytes(h.TxRoot[:])
+	d.Bytes(h.StateRoot[:])
+	d.Bytes(h.Miner[:])
+	h.Time = int64(d.U64())
+	h.Bits = d.U32()
+	h.Nonce = d.U64()
 }
 
 // DecodeHeader decodes exactly one 148-byte header.
 func DecodeHeader(b []byte) (Header, error) {
 	var h Header
-	d := decoder{b: b}
+	d := Decoder{b: b}
 	d.header(&h)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return Header{}, fmt.Errorf("decode header: %w", err)
 	}
 	return h, nil

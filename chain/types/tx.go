@@ -81,35 +81,35 @@ func (tx *Tx) Cost() (uint64, bool) {
 	return c, c >= tx.Amount
 }
 
-func (d *decoder) tx(tx *Tx) {
-	tx.Version = d.u8()
+func (d *Decoder) tx(tx *Tx) {
+	tx.Version = d.U8()
 	if d.err == nil && tx.Version != TxVersion {
-		d.fail(fmt.Errorf("%w: tx version %d", ErrUnknownVersion, tx.Version))
+		d.Fail(fmt.Errorf("%w: tx version %d", ErrUnknownVersion, tx.Version))
 		return
 	}
-	d.bytes(tx.From[:])
-	d.bytes(tx.To[:])
-	tx.Amount = d.u64()
-	tx.Fee = d.u64()
-	tx.Nonce = d.u64()
-	n := d.count(MaxMemoSize, "memo")
+	d.Bytes(tx.From[:])
+	d.Bytes(tx.To[:])
+	tx.Amount = d.U64()
+	tx.Fee = d.U64()
+	tx.Nonce = d.U64()
+	n := d.Count(MaxMemoSize, "memo")
 	if d.err != nil {
 		return
 	}
 	if n > 0 {
-		tx.Memo = append([]byte(nil), d.take(n)...)
+		tx.Memo = append([]byte(nil), d.Take(n)...)
 	} else {
 		tx.Memo = nil
 	}
-	d.bytes(tx.Sig[:])
+	d.Bytes(tx.Sig[:])
 }
 
 // DecodeTx decodes exactly one transaction.
 func DecodeTx(b []byte) (*Tx, error) {
 	tx := new(Tx)
-	d := decoder{b: b}
+	d := Decoder{b: b}
 	d.tx(tx)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return nil, fmt.Errorf("decode tx: %w", err)
 	}
 	return tx, nil
