@@ -91,3 +91,7 @@ func ReasonOf(err error) Reason {
 	}
 	return 0
 }
+
+// RejectReason returns the reason's name ("fee-too-low", …). Packages that
+// must not import txpool (rpc) find refusals through this method.
+func (e *RejectError) RejectReason() string { return e.Reason.String() }
