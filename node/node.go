@@ -16,24 +16,6 @@ import (
 	"github.com/cairn-ledger/cairn/txpool"
 )
 
-// Config configures a Node.
-type Config struct {
-	// Params are the network's consensus parameters (validated). Required.
-	Params *consensus.Params
-	// DataDir holds the chain database (<DataDir>/chain); empty keeps the
-	// chain in memory (tests).
-	DataDir string
-	// P2P configures the network; NoNetwork leaves it out entirely.
-	P2P       p2p.Config
-	NoNetwork bool
-	// Pool configures the txpool; Genesis and Sigs are filled in.
-	Pool txpool.Config
-	// Chain configures the chain; Params, Sigs and Logger are filled in.
-	Chain chain.Config
-	// Logger is this node's logger; default discards.
-	Logger *slog.Logger
-}
-
 // Node is one cairn node: chain, txpool and network.
 type Node struct {
 	cfg   Config
@@ -202,3 +184,18 @@ func (b *backend) HasTx(id types.Hash) bool               { return b.pool.Has(id
 
 // Header lets sync ask only peers that claim a block's height.
 func (b *backend) Header(h types.Hash) (chain.HeaderInfo, error) { return b.chain.Header(h) }
+
+// Run builds a node from cfg, starts it, waits for ctx to end and stops
+// it. It is what cairnd calls.
+func Run(ctx context.Context, cfg Config) error {
+	n, err := New(cfg)
+	if err != nil {
+		return err
+	}
+	if err := n.Start(ctx); err != nil {
+		n.Stop()
+		return err
+	}
+	<-ctx.Done()
+	return n.Stop()
+}
