@@ -2,13 +2,89 @@ package rpc
 
 import (
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math/big"
 	"strconv"
 
+	"github.com/cairn-ledger/cairn/chain"
 	"github.com/cairn-ledger/cairn/chain/types"
 )
 
-// NewTx converts a transaction to its JSON form, without status or
-// location (the node uses it for txpool_content too).
+// Values of Tx.Status.
+const (
+	StatusPending   = "pending"
+	StatusConfirmed = "confirmed"
+)
+
+func workString(w *big.Int) string {
+	if w == nil {
+		return "0"
+	}
+	return w.String()
+}
+
+func bitsString(bits uint32) string { return fmt.Sprintf("%08x", bits) }
+
+// confirmations of a main-chain block at height h under a tip at
+// tipHeight (read after the block, so a tip that moved meanwhile cannot
+// make it negative).
+func confirmations(h, tipHeight uint64) uint64 {
+	if tipHeight < h {
+		return 1
+	}
+	return tipHeight - h + 1
+}
+
+// NewHeader returns the JSON form of a header; tipHeight is the main
+// chain's height, for Confirmations.
+func NewHeader(info chain.HeaderInfo, tipHeight uint64) Header {
+	h := &info.Header
+	out := Header{
+		Hash:      info.Hash.String(),
+		Version:   h.Version,
+		Height:    h.Height,
+		Parent:    h.Parent.String(),
+		TxRoot:    h.TxRoot.String(),
+		StateRoot: h.StateRoot.String(),
+		Miner:     h.Miner.String(),
+		Time:      h.Time,
+		Bits:      bitsString(h.Bits),
+		Nonce:     strconv.FormatUint(h.Nonce, 10),
+		Work:      workString(info.Work),
+		MainChain: info.MainChain,
+	}
+	if info.MainChain {
+		out.Confirmations = confirmations(h.Height, tipHeight)
+	}
+	return out
+}
+
+// NewBlock returns the JSON form of blk, whose index entry is info: with
+// the full txs (located in the block when it is on the main chain) if
+// full, else their ids.
+func NewBlock(info chain.HeaderInfo, blk *types.Block, tipHeight uint64, full bool) *Block {
+	out := &Block{Header: NewHeader(info, tipHeight), Size: blk.EncodedSize(), TxCount: len(blk.Txs)}
+	if full {
+		out.Txs = make([]*Tx, len(blk.Txs))
+		for i, tx := range blk.Txs {
+			t := NewTx(tx)
+			if info.MainChain {
+				t.setConfirmed(info.Hash, info.Header.Height, i, tipHeight)
+			}
+			out.Txs[i] = t
+		}
+		return out
+	}
+	out.TxIDs = make([]string, len(blk.Txs))
+	for i, tx := range blk.Txs {
+		out.TxIDs[i] = tx.ID().String()
+	}
+	return out
+}
+
+// NewTx returns the JSON form of tx, without status or location. The node
+// uses it to fill PoolContent.
 func NewTx(tx *types.Tx) *Tx {
 	return &Tx{
 		ID:      tx.ID().String(),
@@ -23,4 +99,26 @@ func NewTx(tx *types.Tx) *Tx {
 		Sig:     hex.EncodeToString(tx.Sig[:]),
 		Size:    tx.EncodedSize(),
 	}
+}
+
+func (t *Tx) setConfirmed(block types.Hash, height uint64, index int, tipHeight uint64) {
+	t.Status = StatusConfirmed
+	t.BlockHash = block.String()
+	t.Height = height
+	t.Index = index
+	t.Confirmations = confirmations(height, tipHeight)
+}
+
+// MarshalJSON writes Index whenever the tx is confirmed, even when it is 0
+// (the first tx of its block); otherwise the location fields are left out.
+func (t Tx) MarshalJSON() ([]byte, error) {
+	type plain Tx // without this method
+	var idx *int
+	if t.Status == StatusConfirmed {
+		idx = &t.Index
+	}
+	return json.Marshal(struct {
+		plain
+		Index *int `json:"index,omitempty"`
+	}{plain(t), idx})
 }
