@@ -2,12 +2,23 @@
 GO ?= go
 STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build test test-short lint bench fuzz clean
+.PHONY: all build install testnet test test-short lint bench fuzz clean
 
 all: build
 
+# The binaries, cairnd and cairn, into ./bin (lint's go vet compiles
+# every package).
 build:
-	$(GO) build ./...
+	$(GO) build -o bin/ ./cmd/...
+
+install:
+	$(GO) install ./cmd/...
+
+# A local testnet until Ctrl-C (DESIGN.md §12); flags through ARGS, e.g.
+# make testnet ARGS='-nodes 5 -fresh'.
+ARGS ?=
+testnet:
+	$(GO) run ./testnet $(ARGS)
 
 # The whole suite, race detector on: every package with goroutines is
 # covered, and the fuzz seed corpora run as ordinary tests.

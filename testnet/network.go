@@ -1,0 +1,396 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/cairn-ledger/cairn/chain/types"
+)
+
+// Timeouts of the process lifecycle.
+const (
+	// StopTimeout is how long a node has to exit after SIGTERM before it
+	// is killed.
+	StopTimeout = 10 * time.Second
+	// readyTimeout bounds the wait for a started node's RPC to answer.
+	readyTimeout = 30 * time.Second
+	// bootnodeCount is how many of the first nodes every node is given as
+	// bootnodes (itself excluded): node1 and node2, so that a restarted
+	// node1 still finds the network through node2.
+	bootnodeCount = 2
+)
+
+// Node is one cairnd process of the testnet. The exported fields are set
+// by Setup (and the ports by Start) and not changed while it runs.
+type Node struct {
+	Index       int
+	Name        string // node1, node2…
+	DataDir     string
+	Mining      bool
+	MinerWallet string // miner1… when Mining
+	MinerAddr   types.Address
+	PeerID      peer.ID
+	RPCPort     int
+	P2PPort     int
+
+	mu   sync.Mutex
+	proc *process // the current process; nil before the first start
+}
+
+// process is one run of cairnd.
+type process struct {
+	cmd  *exec.Cmd
+	done chan struct{} // closed when the process has exited and err is set
+	err  error
+
+	mu       sync.Mutex
+	stopping bool // the launcher asked it to exit: not a crash
+}
+
+// NodeExit reports a node process that exited without being asked to.
+type NodeExit struct {
+	Node *Node
+	Err  error // from exec.Cmd.Wait
+}
+
+// RPCURL is the node's JSON-RPC endpoint.
+func (nd *Node) RPCURL() string { return fmt.Sprintf("http://127.0.0.1:%d", nd.RPCPort) }
+
+// LogPath is where the node's standard output and error go.
+func (nd *Node) LogPath() string { return filepath.Join(nd.DataDir, logFile) }
+
+// P2PAddr is the node's full multiaddr, usable as a bootnode.
+func (nd *Node) P2PAddr() string {
+	return fmt.Sprintf("/ip4/127.0.0.1/tcp/%d/p2p/%s", nd.P2PPort, nd.PeerID)
+}
+
+// Client returns an RPC client of the node.
+func (nd *Node) Client() *Client { return NewClient(nd.RPCURL()) }
+
+// Running reports whether the node's process is running.
+func (nd *Node) Running() bool {
+	nd.mu.Lock()
+	p := nd.proc
+	nd.mu.Unlock()
+	if p == nil {
+		return false
+	}
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// Network runs the processes of a Testnet. Its methods are safe for
+// concurrent use.
+type Network struct {
+	*Testnet
+	Bins Binaries
+	// LogLevel is cairnd's --log.level; default info.
+	LogLevel string
+
+	exits chan NodeExit
+}
+
+// NewNetwork returns a network of tn's nodes run with bins.
+func NewNetwork(tn *Testnet, bins Binaries) *Network {
+	return &Network{Testnet: tn, Bins: bins, LogLevel: "info", exits: make(chan NodeExit, len(tn.Nodes))}
+}
+
+// Exits delivers the nodes that exit without being stopped or killed by
+// the launcher.
+func (n *Network) Exits() <-chan NodeExit { return n.exits }
+
+// Start picks free loopback ports, starts every node and waits until each
+// answers RPC. On failure the nodes already started are stopped.
+func (n *Network) Start(ctx context.Context) error {
+	ports, err := freePorts(2 * len(n.Nodes))
+	if err != nil {
+		return err
+	}
+	for i, nd := range n.Nodes {
+		nd.RPCPort, nd.P2PPort = ports[2*i], ports[2*i+1]
+	}
+	for _, nd := range n.Nodes {
+		if err := n.startProcess(nd); err != nil {
+			n.Stop()
+			return err
+		}
+	}
+	errs := make([]error, len(n.Nodes))
+	var wg sync.WaitGroup
+	for i, nd := range n.Nodes {
+		wg.Go(func() { errs[i] = n.waitReady(ctx, nd) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		n.Stop()
+		return err
+	}
+	return nil
+}
+
+// StartNode starts a stopped node again on its ports and waits until it
+// answers RPC.
+func (n *Network) StartNode(ctx context.Context, nd *Node) error {
+	if nd.Running() {
+		return fmt.Errorf("%s is already running", nd.Name)
+	}
+	if err := n.startProcess(nd); err != nil {
+		return err
+	}
+	return n.waitReady(ctx, nd)
+}
+
+// args are cairnd's flags for nd.
+func (n *Network) args(nd *Node) []string {
+	args := []string{
+		"--datadir", nd.DataDir,
+		"--genesis", filepath.Join(n.Dir, genesisFile),
+		"--p2p.listen", fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", nd.P2PPort),
+		"--rpc.addr", fmt.Sprintf("127.0.0.1:%d", nd.RPCPort),
+		"--log.level", n.LogLevel,
+	}
+	var boot []string
+	for _, b := range n.Nodes[:min(bootnodeCount+1, len(n.Nodes))] {
+		if b != nd && len(boot) < bootnodeCount {
+			boot = append(boot, b.P2PAddr())
+		}
+	}
+	if len(boot) > 0 {
+		args = append(args, "--bootnodes", strings.Join(boot, ","))
+	}
+	if n.MDNS {
+		args = append(args, "--p2p.mdns")
+	}
+	if nd.Mining {
+		args = append(args, "--mine", "--miner.address", nd.MinerAddr.String(), "--miner.threads", "1")
+	}
+	return args
+}
+
+// startProcess starts cairnd for nd, its output appended to its log.
+func (n *Network) startProcess(nd *Node) error {
+	logf, err := os.OpenFile(nd.LogPath(), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	args := n.args(nd)
+	fmt.Fprintf(logf, "==== testnet: %s starting %s %s\n", time.Now().Format(time.RFC3339), n.Bins.Cairnd, strings.Join(args, " "))
+	cmd := exec.Command(n.Bins.Cairnd, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Env = childEnv()
+	setProcAttr(cmd)
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("start %s: %w", nd.Name, err)
+	}
+	p := &process{cmd: cmd, done: make(chan struct{})}
+	nd.mu.Lock()
+	nd.proc = p
+	nd.mu.Unlock()
+	go func() {
+		p.err = cmd.Wait()
+		logf.Close()
+		close(p.done)
+		p.mu.Lock()
+		expected := p.stopping
+		p.mu.Unlock()
+		if !expected {
+			select {
+			case n.exits <- NodeExit{Node: nd, Err: p.err}:
+			default: // a crash already reported fills the buffer; one is enough
+			}
+		}
+	}()
+	return nil
+}
+
+// childEnv is the launcher's environment without CAIRN_ variables, which
+// cairnd would read as flags.
+func childEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "CAIRN_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// waitReady polls nd's RPC until node_info answers, the process exits, or
+// readyTimeout passes.
+func (n *Network) waitReady(ctx context.Context, nd *Node) error {
+	nd.mu.Lock()
+	p := nd.proc
+	nd.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	c := nd.Client()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		rctx, rcancel := context.WithTimeout(ctx, time.Second)
+		_, err := c.NodeInfo(rctx)
+		rcancel()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-p.done:
+			return fmt.Errorf("%s exited during start-up (%v); last lines of %s:\n%s", nd.Name, p.err, nd.LogPath(), indent(LogTail(nd.LogPath(), 20)))
+		case <-ctx.Done():
+			return fmt.Errorf("%s: RPC at %s not answering after %s (%v); last lines of %s:\n%s", nd.Name, nd.RPCURL(), readyTimeout, err, nd.LogPath(), indent(LogTail(nd.LogPath(), 20)))
+		case <-tick.C:
+		}
+	}
+}
+
+// Stop stops every running node: SIGTERM to each, then SIGKILL to those
+// still running after StopTimeout. It returns an error naming the nodes
+// that had to be killed or exited with an error.
+func (n *Network) Stop() error {
+	errs := make([]error, len(n.Nodes))
+	var wg sync.WaitGroup
+	for i, nd := range n.Nodes {
+		wg.Go(func() { errs[i] = n.StopNode(nd, StopTimeout) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// StopNode stops nd with SIGTERM, and SIGKILL after timeout. A node that
+// is not running is not an error.
+func (n *Network) StopNode(nd *Node, timeout time.Duration) error {
+	p := nd.expectExit()
+	if p == nil {
+		return nil
+	}
+	select {
+	case <-p.done:
+		return nil
+	default:
+	}
+	if err := terminate(p.cmd.Process); err != nil {
+		select {
+		case <-p.done:
+			return nil
+		default:
+		}
+		return fmt.Errorf("%s: %w", nd.Name, err)
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-p.done:
+		if p.err != nil {
+			return fmt.Errorf("%s exited with %v after SIGTERM", nd.Name, p.err)
+		}
+		return nil
+	case <-t.C:
+	}
+	p.cmd.Process.Kill()
+	<-p.done
+	return fmt.Errorf("%s did not exit within %s of SIGTERM and was killed", nd.Name, timeout)
+}
+
+// KillNode kills nd at once (SIGKILL), as a crash would, and waits until
+// it has exited.
+func (n *Network) KillNode(nd *Node) error {
+	p := nd.expectExit()
+	if p == nil {
+		return fmt.Errorf("%s is not running", nd.Name)
+	}
+	if err := p.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return fmt.Errorf("kill %s: %w", nd.Name, err)
+	}
+	<-p.done
+	return nil
+}
+
+// expectExit marks nd's current process as being stopped by the launcher
+// and returns it (nil if there is none).
+func (nd *Node) expectExit() *process {
+	nd.mu.Lock()
+	p := nd.proc
+	nd.mu.Unlock()
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	p.stopping = true
+	p.mu.Unlock()
+	return p
+}
+
+// freePorts returns n distinct free TCP ports on 127.0.0.1. It holds all
+// the listeners until it has them all, so the ports are distinct; another
+// program could still take one before cairnd binds it, which start-up
+// then reports.
+func freePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("pick a free port: %w", err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+// LogTail returns the last n lines of the file at path (or a note saying
+// why it cannot).
+func LogTail(path string, n int) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Sprintf("(%v)", err)
+	}
+	defer f.Close()
+	// Read at most the last 256 KiB: enough for n lines of any sane log.
+	const maxRead = 256 << 10
+	if st, err := f.Stat(); err == nil && st.Size() > maxRead {
+		f.Seek(st.Size()-maxRead, io.SeekStart)
+	}
+	var lines []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+		if len(lines) > 2*n {
+			lines = append(lines[:0], lines[len(lines)-n:]...)
+		}
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	if len(lines) == 0 {
+		return "(empty)"
+	}
+	return strings.Join(lines, "\n")
+}
+
+func indent(s string) string {
+	return "    " + strings.ReplaceAll(s, "\n", "\n    ")
+}
