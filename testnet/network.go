@@ -26,9 +26,9 @@ const (
 	StopTimeout = 10 * time.Second
 	// readyTimeout bounds the wait for a started node's RPC to answer.
 	readyTimeout = 30 * time.Second
-	// bootnodeCount is how many of the first nodes every node is given as
-	// bootnodes (itself excluded): node1 and node2, so that a restarted
-	// node1 still finds the network through node2.
+	// bootnodeCount is how many bootnodes every node is given: the first
+	// nodes other than itself (node1 and node2; node2 and node3 for
+	// node1), so that any one of them may be down.
 	bootnodeCount = 2
 )
 

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"errors"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cairn-ledger/cairn/consensus"
+	"github.com/cairn-ledger/cairn/wallet"
+)
+
+func TestGenesisBits(t *testing.T) {
+	two256 := new(big.Int).Lsh(big.NewInt(1), 256)
+	for _, hashes := range []float64{1e3, 4e6, 6e6, 1e9} {
+		target := consensus.CompactToBig(genesisBits(hashes))
+		// Expected hashes to meet target: 2^256 / (target+1).
+		got, _ := new(big.Float).SetInt(new(big.Int).Div(two256, new(big.Int).Add(target, big.NewInt(1)))).Float64()
+		if got < hashes*0.99 || got > hashes*1.01 {
+			t.Errorf("genesisBits(%g): %x takes %g hashes", hashes, genesisBits(hashes), got)
+		}
+	}
+	if b := genesisBits(0.5); consensus.CompactToBig(b).Cmp(powLimit) > 0 {
+		t.Errorf("genesisBits(0.5) = %x is above powLimit", b)
+	}
+}
+
+func TestNewParams(t *testing.T) {
+	a, _ := wallet.GenerateKey()
+	b, _ := wallet.GenerateKey()
+	alloc := []consensus.Alloc{{Address: a.Address(), Amount: 1}, {Address: b.Address(), Amount: 2}}
+	p, err := newParams(time.UnixMilli(1_800_000_000_000), 1500*time.Millisecond, 3e6, alloc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.TargetSpacing != 1500 || p.GenesisTime != 1_800_000_000_000 {
+		t.Errorf("spacing %d, time %d", p.TargetSpacing, p.GenesisTime)
+	}
+	// The genesis file round-trips and keeps the genesis hash.
+	gj, err := p.MarshalGenesis()
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := consensus.ParseGenesis(gj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.GenesisHash() != p.GenesisHash() {
+		t.Error("genesis.json does not round-trip")
+	}
+	// Alloc in either order gives the same (sorted) genesis.
+	r, err := newParams(time.UnixMilli(1_800_000_000_000), 1500*time.Millisecond, 3e6, []consensus.Alloc{alloc[1], alloc[0]})
+	if err != nil || r.GenesisHash() != p.GenesisHash() {
+		t.Errorf("alloc order changes the genesis (%v)", err)
+	}
+}
+
+func TestSetupCreateAndReuse(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "tn")
+	tn, err := Setup(Options{Dir: dir, Nodes: 4, Miners: 3, BlockTime: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tn.Reused || len(tn.Nodes) != 4 || tn.Miners != 3 || tn.BlockTime != time.Second {
+		t.Fatalf("new testnet: reused %v, %d nodes, %d miners, %s", tn.Reused, len(tn.Nodes), tn.Miners, tn.BlockTime)
+	}
+	for _, name := range []string{"alice", "bob", "miner1", "miner2", "miner3"} {
+		if tn.Wallets[name].IsZero() {
+			t.Errorf("wallet %s missing", name)
+		}
+	}
+	for _, al := range tn.Params.Alloc {
+		if al.Amount != GenesisFunds {
+			t.Errorf("alloc %s: %d", al.Address, al.Amount)
+		}
+	}
+	for i, nd := range tn.Nodes {
+		if nd.Mining != (i < 3) || (nd.Mining && nd.MinerAddr != tn.Wallets[nd.MinerWallet]) {
+			t.Errorf("%s: mining %v to %s", nd.Name, nd.Mining, nd.MinerAddr)
+		}
+		if nd.PeerID == "" {
+			t.Errorf("%s: no peer ID", nd.Name)
+		}
+	}
+	// The CLI opens the cheap-KDF keystores with the printed passphrase.
+	store, _ := wallet.NewStore(filepath.Join(tn.WalletHome(), "wallet"))
+	if k, err := store.Load("alice", []byte(Passphrase)); err != nil || k.Address() != tn.Wallets["alice"] {
+		t.Fatalf("load alice: %v", err)
+	}
+
+	// A second run with no flags continues the same testnet.
+	tn2, err := Setup(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tn2.Reused || tn2.Genesis != tn.Genesis || len(tn2.Nodes) != 4 || tn2.Miners != 3 || tn2.BlockTime != time.Second {
+		t.Fatalf("reuse: reused %v, genesis %s/%s, %d nodes, %d miners, %s", tn2.Reused, tn2.Genesis, tn.Genesis, len(tn2.Nodes), tn2.Miners, tn2.BlockTime)
+	}
+	for i, nd := range tn2.Nodes {
+		if nd.PeerID != tn.Nodes[i].PeerID || nd.MinerAddr != tn.Nodes[i].MinerAddr {
+			t.Errorf("%s: identity or miner address changed", nd.Name)
+		}
+	}
+	// Matching flags are fine; -miners may change.
+	if tn3, err := Setup(Options{Dir: dir, Nodes: 4, Miners: 4, BlockTime: time.Second}); err != nil {
+		t.Fatal(err)
+	} else if !tn3.Nodes[3].Mining || tn3.Wallets["miner4"].IsZero() {
+		t.Error("-miners 4 did not make node4 a miner")
+	}
+	if tn4, err := Setup(Options{Dir: dir}); err != nil || tn4.Miners != 4 {
+		t.Errorf("the new miner count is not saved: %v", err)
+	}
+
+	// Flags that contradict the saved testnet are refused with advice.
+	for _, o := range []Options{{Nodes: 3}, {BlockTime: 2 * time.Second}, {Nodes: 5, BlockTime: 3 * time.Second}} {
+		o.Dir = dir
+		_, err := Setup(o)
+		var me *MismatchError
+		if !errors.As(err, &me) || !strings.Contains(err.Error(), "-fresh") {
+			t.Errorf("Setup(%+v) = %v, want a MismatchError suggesting -fresh", o, err)
+		}
+	}
+	if _, err := Setup(Options{Dir: dir, Miners: 5}); err == nil {
+		t.Error("-miners 5 of 4 nodes accepted")
+	}
+
+	// -fresh makes a new chain with new keys.
+	tn5, err := Setup(Options{Dir: dir, Fresh: true, Nodes: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tn5.Reused || tn5.Genesis == tn.Genesis || len(tn5.Nodes) != 2 || tn5.Nodes[0].PeerID == tn.Nodes[0].PeerID {
+		t.Error("-fresh did not start over")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node3")); err == nil {
+		t.Error("-fresh left node3 behind")
+	}
+}
+
+func TestSetupEditedGenesis(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Setup(Options{Dir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	// Another valid genesis in place of the saved one.
+	p, err := newParams(time.Now(), time.Second, 10, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gj, _ := p.MarshalGenesis()
+	if err := os.WriteFile(filepath.Join(dir, genesisFile), gj, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Setup(Options{Dir: dir}); err == nil || !strings.Contains(err.Error(), "-fresh") {
+		t.Errorf("edited genesis: %v", err)
+	}
+}
+
+func TestSetupRefusesForeignDir(t *testing.T) {
+	dir := t.TempDir()
+	precious := filepath.Join(dir, "precious.txt")
+	if err := os.WriteFile(precious, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Setup(Options{Dir: dir}); err == nil {
+		t.Error("set up a testnet in a non-empty foreign directory")
+	}
+	if _, err := Setup(Options{Dir: dir, Fresh: true}); err == nil {
+		t.Error("-fresh wiped a foreign directory")
+	}
+	if _, err := os.Stat(precious); err != nil {
+		t.Fatalf("foreign file gone: %v", err)
+	}
+}
+
+func TestLoadOrCreateKeyStable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), keyFile)
+	a, err := loadOrCreateKey(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := loadOrCreateKey(path)
+	if err != nil || a != b {
+		t.Fatalf("peer ID changed: %s, %s (%v)", a, b, err)
+	}
+	if err := os.WriteFile(path, []byte("junk"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadOrCreateKey(path); err == nil {
+		t.Error("corrupt key accepted")
+	}
+}
