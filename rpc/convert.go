@@ -117,8 +117,11 @@ func (t Tx) MarshalJSON() ([]byte, error) {
 	if t.Status == StatusConfirmed {
 		idx = &t.Index
 	}
+	// The outer fields shadow plain's, keeping the field order of Tx.
 	return json.Marshal(struct {
 		plain
-		Index *int `json:"index,omitempty"`
-	}{plain(t), idx})
+		Index         *int   `json:"index,omitempty"`
+		Confirmations uint64 `json:"confirmations,omitempty"`
+		Raw           string `json:"raw,omitempty"`
+	}{plain(t), idx, t.Confirmations, t.Raw})
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/cairn-ledger/cairn/chain"
 	"github.com/cairn-ledger/cairn/chain/types"
@@ -60,11 +61,11 @@ func actionError(what string, err error) error {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return err
 	case errors.Is(err, ErrInvalidArgument):
-		return errInvalidParams("%s: %v", what, err)
+		return errInvalidParams("%s: %s", what, strings.TrimPrefix(err.Error(), ErrInvalidArgument.Error()+": "))
 	case errors.Is(err, chain.ErrNotFound):
 		return newError(CodeNotFound, ReasonNotFound, "%s: %v", what, err)
 	}
-	return newError(CodeUnavailable, ReasonUnavailable, "%s: %v", what, err)
+	return newError(CodeUnavailable, ReasonUnavailable, "%s: %s", what, strings.TrimPrefix(err.Error(), ErrUnavailable.Error()+": "))
 }
 
 func (s *Server) chainGetHead(_ context.Context, req *jrpc2.Request) (any, error) {
@@ -343,16 +344,24 @@ func (s *Server) minerStart(_ context.Context, req *jrpc2.Request) (any, error) 
 		if err := req.UnmarshalParams(&raw); err != nil {
 			return nil, errInvalidParams("%v", err)
 		}
-		if raw[0] == '{' { // by name: {"threads": 2, "address": "cairn1…"}
-			var obj map[string]json.RawMessage
-			if err := json.Unmarshal(raw, &obj); err != nil {
+		if raw[0] == '[' { // positional: [] or [{…}]
+			var arr []json.RawMessage
+			if err := json.Unmarshal(raw, &arr); err != nil {
 				return nil, errInvalidParams("%v", err)
 			}
-			if err := minerStartFields(&p, obj); err != nil {
+			if len(arr) > 1 {
+				return nil, errInvalidParams("got %d params, want at most one object {threads?, address?}", len(arr))
+			}
+			if len(arr) == 1 && string(arr[0]) != "null" {
+				raw = arr[0]
+			} else {
+				raw = nil
+			}
+		}
+		if raw != nil {
+			if err := decodeMinerStart(&p)(raw); err != nil {
 				return nil, errInvalidParams("%v", err)
 			}
-		} else if err := bindParams(req, param{names: []string{"params"}, optional: true, decode: decodeMinerStart(&p)}); err != nil {
-			return nil, err
 		}
 	}
 	st, err := s.b.MinerStart(p)

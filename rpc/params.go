@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -49,7 +50,7 @@ func bindParams(req *jrpc2.Request, ps ...param) error {
 		}
 		for _, p := range ps[len(arr):] {
 			if !p.optional {
-				return errInvalidParams("missing %s", p.names[0])
+				return errInvalidParams("missing param %q", p.names[0])
 			}
 		}
 		return nil
@@ -58,18 +59,32 @@ func bindParams(req *jrpc2.Request, ps ...param) error {
 	if err := json.Unmarshal(raw, &obj); err != nil {
 		return errInvalidParams("%v", err)
 	}
+	if len(ps) == 0 && len(obj) > 0 {
+		return errInvalidParams("%s", countMessage(len(obj), ps))
+	}
+	// Match names first, in sorted order, so that the error reported for
+	// a bad object does not depend on map order.
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
 	seen := make([]string, len(ps))
-	for key, v := range obj {
+	for _, key := range keys {
 		i := paramIndex(ps, key)
 		if i < 0 {
 			return errInvalidParams("unknown param %q (want %s)", key, paramNames(ps))
 		}
 		if seen[i] != "" {
-			return errInvalidParams("%q and %q are the same param, give one", seen[i], key)
+			return errInvalidParams("%q and %q name the same param, give one", seen[i], key)
 		}
 		seen[i] = key
-		if err := ps[i].decodeValue(key, v); err != nil {
-			return err
+	}
+	for i, key := range seen {
+		if key != "" {
+			if err := ps[i].decodeValue(key, obj[key]); err != nil {
+				return err
+			}
 		}
 	}
 	return checkRequired(ps, seen)
@@ -78,7 +93,7 @@ func bindParams(req *jrpc2.Request, ps ...param) error {
 func checkRequired(ps []param, seen []string) error {
 	for i, p := range ps {
 		if !p.optional && (seen == nil || seen[i] == "") {
-			return errInvalidParams("missing %s", p.names[0])
+			return errInvalidParams("missing param %q", p.names[0])
 		}
 	}
 	return nil
