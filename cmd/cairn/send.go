@@ -62,6 +62,9 @@ func send(e *env) error {
 	if err != nil {
 		return err
 	}
+	if amount == 0 {
+		return fmt.Errorf("--amount %q: %v", e.c.String("amount"), wallet.ErrZeroAmount)
+	}
 	fee, err := parseAmount("--fee", e.c.String("fee"))
 	if err != nil {
 		return err
