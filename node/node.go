@@ -6,34 +6,48 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cairn-ledger/cairn/chain"
 	"github.com/cairn-ledger/cairn/chain/types"
 	"github.com/cairn-ledger/cairn/consensus"
 	"github.com/cairn-ledger/cairn/p2p"
+	"github.com/cairn-ledger/cairn/rpc"
 	"github.com/cairn-ledger/cairn/txpool"
 )
 
-// Node is one cairn node: chain, txpool and network.
+// Node is one cairn node: chain, txpool, network, miner, RPC and metrics.
 type Node struct {
-	cfg   Config
-	log   *slog.Logger
-	chain *chain.Chain
-	pool  *txpool.Pool
-	net   *p2p.Network
+	cfg     Config
+	log     *slog.Logger
+	chain   *chain.Chain
+	pool    *txpool.Pool
+	net     *p2p.Network
+	miner   *Miner
+	metrics *metrics
+	rpc     *rpc.Server
+	started time.Time
 
 	mu       sync.Mutex
 	tipSubs  []func(chain.Result)
+	running  bool
 	stopOnce sync.Once
+	stopErr  error
 }
 
-// New opens the chain and builds the pool and the network, starting
-// nothing.
+// New validates cfg, opens the chain (which checks that the stored state
+// commits to the tip's stateRoot) and builds the pool, the network, the
+// miner and the RPC server, starting nothing. On failure nothing is left
+// open.
 func New(cfg Config) (*Node, error) {
-	if cfg.Params == nil {
-		return nil, errors.New("node: Config.Params is required")
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -47,10 +61,13 @@ func New(cfg Config) (*Node, error) {
 	if cfg.DataDir == "" {
 		c, err = chain.OpenMemory(ccfg)
 	} else {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("datadir: %w", err)
+		}
 		c, err = chain.Open(filepath.Join(cfg.DataDir, "chain"), ccfg)
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("open chain: %w", err)
 	}
 	pcfg := cfg.Pool
 	pcfg.Genesis, pcfg.Sigs = cfg.Params.GenesisHash(), sigs
@@ -60,42 +77,165 @@ func New(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{cfg: cfg, log: log, chain: c, pool: pool}
+	n.miner = newMiner(n, cfg.Miner)
+	n.metrics = newMetrics(n)
 	if !cfg.NoNetwork {
 		ncfg := cfg.P2P
 		if ncfg.Logger == nil {
 			ncfg.Logger = log.With("module", "p2p")
+		}
+		if ncfg.KeyFile == "" && cfg.DataDir != "" {
+			ncfg.KeyFile = filepath.Join(cfg.DataDir, "p2p.key")
 		}
 		if n.net, err = p2p.New(ncfg, (*backend)(n)); err != nil {
 			c.Close()
 			return nil, err
 		}
 	}
+	if cfg.RPC.Addr != "" {
+		rcfg := rpc.Config{
+			Addr: cfg.RPC.Addr, MaxBodyBytes: cfg.RPC.MaxBodyBytes, MaxBatch: cfg.RPC.MaxBatch,
+			Timeout: cfg.RPC.Timeout, Version: cfg.Version, Logger: log.With("module", "rpc"),
+		}
+		if cfg.DataDir != "" {
+			rcfg.CookieFile = filepath.Join(cfg.DataDir, CookieName)
+		}
+		if n.rpc, err = rpc.NewServer(rcfg, (*rpcBackend)(n)); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	tip := c.Tip()
+	log.Info("chain opened", "network", cfg.Params.Network, "genesis", cfg.Params.GenesisHash(),
+		"height", tip.Height, "tip", tip.Hash, "datadir", cfg.DataDir)
 	return n, nil
 }
 
-// Start starts the network. On failure nothing is left running.
+// CookieName is the RPC cookie's file name in the datadir.
+const CookieName = "rpc.cookie"
+
+// Start starts the network, the RPC server, the metrics server and (if
+// configured) the miner, in that order. If one fails, those already
+// started are stopped again and the node is closed; the error names the
+// part that failed. Start runs once.
 func (n *Node) Start(ctx context.Context) error {
+	n.mu.Lock()
+	if n.running {
+		n.mu.Unlock()
+		return errors.New("node: already started")
+	}
+	n.running = true
+	n.started = time.Now()
+	n.mu.Unlock()
+	var undo []func()
+	fail := func(err error) error {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+		n.mu.Lock()
+		n.running = false
+		n.mu.Unlock()
+		n.Stop()
+		return err
+	}
 	if n.net != nil {
 		if err := n.net.Start(ctx); err != nil {
-			return fmt.Errorf("start p2p: %w", err)
+			return fail(fmt.Errorf("start p2p: %w", err))
+		}
+		undo = append(undo, func() { n.net.Stop() })
+	}
+	if n.rpc != nil {
+		if err := n.rpc.Start(); err != nil {
+			return fail(fmt.Errorf("start rpc: %w", err))
+		}
+		undo = append(undo, func() { n.closeRPC() })
+		n.log.Info("rpc listening", "url", n.rpc.URL())
+	}
+	if n.cfg.MetricsAddr != "" {
+		if err := n.metrics.serve(n.cfg.MetricsAddr); err != nil {
+			return fail(err)
+		}
+		undo = append(undo, func() { n.closeMetrics() })
+		n.log.Info("metrics listening", "url", "http://"+n.metrics.ln.Addr().String()+"/metrics")
+	}
+	n.OnTipChange(func(chain.Result) { n.miner.tipChanged() })
+	if n.cfg.Miner.Enabled {
+		if err := n.miner.Start(0, types.Address{}); err != nil {
+			return fail(err)
 		}
 	}
 	return nil
 }
 
-// Stop stops the network and closes the chain. Idempotent.
+// stopTimeout bounds each part's shutdown in Stop.
+const stopTimeout = 3 * time.Second
+
+func (n *Node) closeRPC() {
+	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+	defer cancel()
+	if err := n.rpc.Close(ctx); err != nil {
+		n.log.Warn("rpc shutdown", "err", err)
+	}
+}
+
+func (n *Node) closeMetrics() {
+	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+	defer cancel()
+	if err := n.metrics.close(ctx); err != nil {
+		n.log.Warn("metrics shutdown", "err", err)
+	}
+}
+
+// Stop stops the miner, the RPC and metrics servers and the network, then
+// closes the chain. It is idempotent and safe to call after a failed
+// Start; the servers get a few seconds each to finish requests.
 func (n *Node) Stop() error {
-	var err error
 	n.stopOnce.Do(func() {
+		n.mu.Lock()
+		running := n.running
+		n.mu.Unlock()
+		n.miner.Stop()
+		if running {
+			if n.rpc != nil {
+				n.closeRPC()
+			}
+			n.closeMetrics()
+		}
+		var err error
 		if n.net != nil {
 			err = n.net.Stop()
 		}
 		if cerr := n.chain.Close(); err == nil {
 			err = cerr
 		}
+		n.stopErr = err
+		n.log.Info("node stopped")
 	})
-	return err
+	return n.stopErr
 }
+
+// RPCURL is the RPC server's URL ("http://127.0.0.1:PORT") once started,
+// or "" without RPC.
+func (n *Node) RPCURL() string {
+	if n.rpc == nil {
+		return ""
+	}
+	return n.rpc.URL()
+}
+
+// RPCToken is the admin token of the RPC server.
+func (n *Node) RPCToken() string {
+	if n.rpc == nil {
+		return ""
+	}
+	return n.rpc.Token()
+}
+
+// Miner returns the node's miner.
+func (n *Node) Miner() *Miner { return n.miner }
+
+// Metrics returns the node's Prometheus registry.
+func (n *Node) Metrics() *prometheus.Registry { return n.metrics.reg }
 
 // Chain returns the node's chain.
 func (n *Node) Chain() *chain.Chain { return n.chain }
@@ -144,11 +284,26 @@ func (n *Node) SubmitBlock(blk *types.Block) (chain.Result, error) {
 	return res, nil
 }
 
-// processBlock hands blk to the chain and tells the pool and subscribers
-// what changed.
+// processBlock hands blk to the chain, logs and measures the import and
+// tells the pool and subscribers what changed.
 func (n *Node) processBlock(blk *types.Block) (chain.Result, error) {
+	t0 := time.Now()
 	res, err := n.chain.ProcessBlock(blk)
+	took := time.Since(t0)
+	if err == nil {
+		n.metrics.importS.Observe(took.Seconds())
+	}
 	if len(res.Connected) > 0 || len(res.Disconnected) > 0 {
+		if d := len(res.Disconnected); d > 0 {
+			n.metrics.reorgs.Inc()
+			n.metrics.depth.Observe(float64(d))
+			n.log.Info("reorganised", "depth", d, "old tip", res.Disconnected[0].Hash(),
+				"new tip", res.Connected[len(res.Connected)-1].Hash(), "connected", len(res.Connected))
+		}
+		ms := float64(took.Microseconds()) / 1000 / float64(len(res.Connected))
+		for _, b := range res.Connected {
+			n.log.Info("imported block", "height", b.Header.Height, "hash", b.Hash(), "txs", len(b.Txs), "ms", ms)
+		}
 		n.pool.Update(res.Connected, res.Disconnected)
 		n.mu.Lock()
 		subs := append([]func(chain.Result){}, n.tipSubs...)

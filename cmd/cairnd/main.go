@@ -1,0 +1,198 @@
+// Command cairnd is the cairn node daemon: it keeps the chain, relays
+// blocks and transactions over libp2p, mines if asked, and answers
+// JSON-RPC (DESIGN.md §8, §11). See `cairnd --help`.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/cairn-ledger/cairn/chain/types"
+	"github.com/cairn-ledger/cairn/consensus"
+	"github.com/cairn-ledger/cairn/node"
+)
+
+// version is set at link time (-ldflags "-X main.version=v1.2.3"); the VCS
+// revision from the build info is added when known.
+var version = "0.1.0-dev"
+
+func fullVersion() string {
+	v := version
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				v += "+" + s.Value[:12]
+			}
+		}
+	}
+	return v
+}
+
+func main() {
+	if err := newApp(os.Stdout, os.Stderr).Run(os.Args); err != nil {
+		fmt.Fprintf(os.Stderr, "cairnd: %s\n", oneLine(err))
+		os.Exit(1)
+	}
+}
+
+func oneLine(err error) string {
+	return strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", "; ")
+}
+
+func defaultDataDir() string {
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".cairn")
+	}
+	return ".cairn"
+}
+
+func env(name string) []string { return []string{"CAIRN_" + name} }
+
+func newApp(stdout, stderr io.Writer) *cli.App {
+	return &cli.App{
+		Name:            "cairnd",
+		Usage:           "cairn proof-of-work ledger node",
+		Version:         fullVersion(),
+		Writer:          stdout,
+		ErrWriter:       stderr,
+		HideHelpCommand: true,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "datadir", Value: defaultDataDir(), EnvVars: env("DATADIR"),
+				Usage: "directory for the chain, the p2p key and the RPC cookie"},
+			&cli.StringFlag{Name: "genesis", EnvVars: env("GENESIS"),
+				Usage: "genesis.json of the network to join (default: the built-in cairn-dev network)"},
+			&cli.StringSliceFlag{Name: "p2p.listen", EnvVars: env("P2P_LISTEN"),
+				Usage: "multiaddrs to listen on (default /ip4/0.0.0.0/tcp/7732 and /ip4/0.0.0.0/udp/7732/quic-v1)"},
+			&cli.StringSliceFlag{Name: "bootnodes", EnvVars: env("BOOTNODES"),
+				Usage: "peers to dial at start, multiaddrs ending in /p2p/<peer id>, comma-separated"},
+			&cli.BoolFlag{Name: "p2p.mdns", EnvVars: env("P2P_MDNS"), Usage: "discover peers on the local network"},
+			&cli.BoolFlag{Name: "p2p.nodht", EnvVars: env("P2P_NODHT"), Usage: "turn off the Kademlia DHT discovery"},
+			&cli.StringFlag{Name: "rpc.addr", Value: node.DefaultRPCAddr, EnvVars: env("RPC_ADDR"),
+				Usage: "JSON-RPC listen address host:port (\"\" turns RPC off)"},
+			&cli.BoolFlag{Name: "mine", EnvVars: env("MINE"), Usage: "mine blocks (needs --miner.address)"},
+			&cli.StringFlag{Name: "miner.address", EnvVars: env("MINER_ADDRESS"), Usage: "address paid by mined blocks (bech32)"},
+			&cli.IntFlag{Name: "miner.threads", Value: 1, EnvVars: env("MINER_THREADS"), Usage: "mining threads"},
+			&cli.StringFlag{Name: "metrics.addr", EnvVars: env("METRICS_ADDR"),
+				Usage: "serve Prometheus metrics on host:port at /metrics (default off)"},
+			&cli.StringFlag{Name: "log.level", Value: "info", EnvVars: env("LOG_LEVEL"), Usage: "debug, info, warn or error"},
+			&cli.StringFlag{Name: "log.format", Value: "text", EnvVars: env("LOG_FORMAT"), Usage: "text or json"},
+		},
+		Commands: []*cli.Command{{
+			Name:  "version",
+			Usage: "print the version",
+			Action: func(c *cli.Context) error {
+				fmt.Fprintf(stdout, "cairnd %s (%s %s/%s)\n", fullVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+				return nil
+			},
+		}},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error { return err },
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return fmt.Errorf("unexpected argument %q (see cairnd --help)", c.Args().First())
+			}
+			cfg, err := configFrom(c, stderr)
+			if err != nil {
+				return err
+			}
+			return run(cfg)
+		},
+	}
+}
+
+// configFrom turns the flags into a node.Config, refusing bad values with
+// the flag's name.
+func configFrom(c *cli.Context, stderr io.Writer) (node.Config, error) {
+	var cfg node.Config
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.String("log.level"))); err != nil {
+		return cfg, fmt.Errorf("--log.level %q: want debug, info, warn or error", c.String("log.level"))
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch c.String("log.format") {
+	case "text":
+		cfg.Logger = slog.New(slog.NewTextHandler(stderr, opts))
+	case "json":
+		cfg.Logger = slog.New(slog.NewJSONHandler(stderr, opts))
+	default:
+		return cfg, fmt.Errorf("--log.format %q: want text or json", c.String("log.format"))
+	}
+	if g := c.String("genesis"); g != "" {
+		data, err := os.ReadFile(g)
+		if err != nil {
+			return cfg, fmt.Errorf("--genesis: %w", err)
+		}
+		if cfg.Params, err = consensus.ParseGenesis(data); err != nil {
+			return cfg, fmt.Errorf("--genesis %s: %w", g, err)
+		}
+	} else {
+		cfg.Params = node.DefaultParams()
+	}
+	cfg.DataDir = c.String("datadir")
+	if cfg.DataDir == "" {
+		return cfg, errors.New("--datadir must not be empty")
+	}
+	cfg.P2P.ListenAddrs = c.StringSlice("p2p.listen")
+	cfg.P2P.Bootnodes = c.StringSlice("bootnodes")
+	cfg.P2P.MDNS = c.Bool("p2p.mdns")
+	cfg.P2P.NoDHT = c.Bool("p2p.nodht")
+	cfg.RPC.Addr = c.String("rpc.addr")
+	cfg.MetricsAddr = c.String("metrics.addr")
+	cfg.Miner.Enabled = c.Bool("mine")
+	cfg.Miner.Threads = c.Int("miner.threads")
+	if cfg.Miner.Threads < 1 {
+		return cfg, fmt.Errorf("--miner.threads %d: must be at least 1", cfg.Miner.Threads)
+	}
+	if a := c.String("miner.address"); a != "" {
+		addr, err := types.ParseAddress(a)
+		if err != nil {
+			return cfg, fmt.Errorf("--miner.address %q: %w", a, err)
+		}
+		cfg.Miner.Address = addr
+	} else if cfg.Miner.Enabled {
+		return cfg, errors.New("--mine needs --miner.address")
+	}
+	cfg.Version = fullVersion()
+	if err := cfg.Validate(); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+// shutdownLimit bounds a clean stop; past it the process exits anyway
+// (the chain's batches are atomic, so that loses nothing stored).
+const shutdownLimit = 10 * time.Second
+
+func run(cfg node.Config) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	n, err := node.New(cfg)
+	if err != nil {
+		return err
+	}
+	if err := n.Start(ctx); err != nil {
+		return err
+	}
+	cfg.Logger.Info("cairnd running", "version", cfg.Version, "rpc", n.RPCURL())
+	<-ctx.Done()
+	stop() // a second signal kills the process the default way
+	cfg.Logger.Info("shutting down")
+	timer := time.AfterFunc(shutdownLimit, func() {
+		cfg.Logger.Error("shutdown took too long; exiting", "limit", shutdownLimit)
+		os.Exit(1)
+	})
+	defer timer.Stop()
+	return n.Stop()
+}

@@ -1,0 +1,131 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/cairn-ledger/cairn/p2p"
+)
+
+// metrics are one node's Prometheus metrics (DESIGN.md §13), in a registry
+// of its own so that several nodes in one process never share one.
+type metrics struct {
+	reg     *prometheus.Registry
+	importS prometheus.Histogram
+	reorgs  prometheus.Counter
+	depth   prometheus.Histogram
+	srv     *http.Server
+	ln      net.Listener
+}
+
+func newMetrics(n *Node) *metrics {
+	m := &metrics{reg: prometheus.NewRegistry()}
+	m.importS = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "cairn_block_import_seconds",
+		Help:    "Time to validate, apply and commit one block (gossip, sync or mined).",
+		Buckets: prometheus.ExponentialBuckets(0.0001, 2.5, 14),
+	})
+	m.reorgs = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "cairn_reorgs_total", Help: "Reorganisations of the main chain (blocks disconnected).",
+	})
+	m.depth = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "cairn_reorg_depth_blocks", Help: "Blocks disconnected by each reorganisation.",
+		Buckets: []float64{1, 2, 3, 5, 10, 20, 50, 100, 1000},
+	})
+	gauge := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
+	}
+	m.reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.importS, m.reorgs, m.depth,
+		gauge("cairn_chain_height", "Height of the main chain's tip.", func() float64 {
+			return float64(n.chain.Tip().Height)
+		}),
+		gauge("cairn_chain_work", "Cumulative proof of work of the main chain (expected hashes).", func() float64 {
+			f, _ := n.chain.Tip().Work.Float64()
+			return f
+		}),
+		gauge("cairn_best_header_height", "Height of the best known header (sync target).", func() float64 {
+			return float64(n.chain.BestHeader().Header.Height)
+		}),
+		gauge("cairn_txpool_txs", "Transactions in the pool (pending and queued).", func() float64 {
+			s := n.pool.Status()
+			return float64(s.Pending + s.Queued)
+		}),
+		gauge("cairn_txpool_bytes", "Encoded bytes of the pooled transactions.", func() float64 {
+			return float64(n.pool.Status().Bytes)
+		}),
+		gauge("cairn_p2p_peers", "Connected peers.", func() float64 {
+			if n.net == nil {
+				return 0
+			}
+			return float64(len(n.net.Peers()))
+		}),
+		gauge("cairn_miner_hashrate", "Miner hashes per second.", func() float64 {
+			return n.miner.State().HashRate
+		}),
+		&gossipCollector{n: n, desc: prometheus.NewDesc("cairn_gossip_messages_total",
+			"Gossip messages from peers by topic and validation verdict.", []string{"topic", "verdict"}, nil)},
+	)
+	return m
+}
+
+// gossipCollector exports the p2p layer's gossip counters.
+type gossipCollector struct {
+	n    *Node
+	desc *prometheus.Desc
+}
+
+func (c *gossipCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *gossipCollector) Collect(ch chan<- prometheus.Metric) {
+	var s p2p.GossipStats
+	if c.n.net != nil {
+		s = c.n.net.GossipStats()
+	}
+	for _, t := range []struct {
+		name string
+		st   p2p.TopicStats
+	}{{"blocks", s.Blocks}, {"txs", s.Txs}} {
+		for _, v := range []struct {
+			verdict string
+			n       uint64
+		}{{"accepted", t.st.Accepted}, {"rejected", t.st.Rejected}, {"ignored", t.st.Ignored}} {
+			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(v.n), t.name, v.verdict)
+		}
+	}
+}
+
+// serve starts the HTTP server for /metrics on addr.
+func (m *metrics) serve(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("metrics: listen on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
+	m.ln = ln
+	m.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := m.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			_ = err // the listener failed after start; nothing left to tell
+		}
+	}()
+	return nil
+}
+
+func (m *metrics) close(ctx context.Context) error {
+	if m.srv == nil {
+		return nil
+	}
+	return m.srv.Shutdown(ctx)
+}
