@@ -104,6 +104,12 @@ func (c *Client) Call(ctx context.Context, method string, params, result any) er
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
+	if method != "tx_send" {
+		// Every other method may be repeated safely: let the transport
+		// retry on a fresh connection when a kept-alive one turns out to
+		// be closed (the server restarted). A nil slice is not sent.
+		req.Header["Idempotency-Key"] = nil
+	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		if ctx.Err() == nil && isDialError(err) {
