@@ -284,8 +284,8 @@ func (n *Node) SubmitBlock(blk *types.Block) (chain.Result, error) {
 	return res, nil
 }
 
-// processBlock hands blk to the chain, logs and measures the import and
-// tells the pool and subscribers what changed.
+// processBlock hands blk to the chain, measures the import and tells the
+// pool and subscribers what changed.
 func (n *Node) processBlock(blk *types.Block) (chain.Result, error) {
 	t0 := time.Now()
 	res, err := n.chain.ProcessBlock(blk)
@@ -294,15 +294,10 @@ func (n *Node) processBlock(blk *types.Block) (chain.Result, error) {
 		n.metrics.importS.Observe(took.Seconds())
 	}
 	if len(res.Connected) > 0 || len(res.Disconnected) > 0 {
+		// The chain logs each imported block and reorg.
 		if d := len(res.Disconnected); d > 0 {
 			n.metrics.reorgs.Inc()
 			n.metrics.depth.Observe(float64(d))
-			n.log.Info("reorganised", "depth", d, "old tip", res.Disconnected[0].Hash(),
-				"new tip", res.Connected[len(res.Connected)-1].Hash(), "connected", len(res.Connected))
-		}
-		ms := float64(took.Microseconds()) / 1000 / float64(len(res.Connected))
-		for _, b := range res.Connected {
-			n.log.Info("imported block", "height", b.Header.Height, "hash", b.Hash(), "txs", len(b.Txs), "ms", ms)
 		}
 		n.pool.Update(res.Connected, res.Disconnected)
 		n.mu.Lock()

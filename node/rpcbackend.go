@@ -25,11 +25,13 @@ func (b *rpcBackend) Header(h types.Hash) (chain.HeaderInfo, error) { return b.c
 func (b *rpcBackend) HeaderByHeight(height uint64) (chain.HeaderInfo, error) {
 	return b.chain.HeaderByHeight(height)
 }
-func (b *rpcBackend) Block(h types.Hash) (*types.Block, error)         { return b.chain.Block(h) }
-func (b *rpcBackend) TxLocation(id types.Hash) (chain.TxLocation, error) { return b.chain.TxLocation(id) }
-func (b *rpcBackend) Account(a types.Address) (chain.Account, error)   { return b.chain.Account(a) }
-func (b *rpcBackend) Genesis() types.Hash                              { return b.cfg.Params.GenesisHash() }
-func (b *rpcBackend) PoolTx(id types.Hash) (*types.Tx, bool)           { return b.pool.Get(id) }
+func (b *rpcBackend) Block(h types.Hash) (*types.Block, error) { return b.chain.Block(h) }
+func (b *rpcBackend) TxLocation(id types.Hash) (chain.TxLocation, error) {
+	return b.chain.TxLocation(id)
+}
+func (b *rpcBackend) Account(a types.Address) (chain.Account, error) { return b.chain.Account(a) }
+func (b *rpcBackend) Genesis() types.Hash                            { return b.cfg.Params.GenesisHash() }
+func (b *rpcBackend) PoolTx(id types.Hash) (*types.Tx, bool)         { return b.pool.Get(id) }
 
 func (b *rpcBackend) PoolStatus() rpc.PoolStatus {
 	s := b.pool.Status()
@@ -202,4 +204,3 @@ func (b *rpcBackend) NodeInfo() rpc.NodeInfo {
 	}
 	return info
 }
-

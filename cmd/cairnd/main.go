@@ -182,7 +182,7 @@ func run(cfg node.Config) error {
 	if err != nil {
 		return err
 	}
-	if err := n.Start(ctx); err != nil {
+	if err := n.Start(context.Background()); err != nil { // ctx ends at a signal, the node later
 		return err
 	}
 	cfg.Logger.Info("cairnd running", "version", cfg.Version, "rpc", n.RPCURL())

@@ -164,7 +164,7 @@ func TestDaemonStartStopRestart(t *testing.T) {
 	genesis := writeGenesis(t, dir)
 	datadir := filepath.Join(dir, "node")
 	port := freePort(t)
-	miner := chaintest.Key("dave").Address().String()
+	miner := chaintest.Key("miner").Address().String() // not one of the funded wallets
 
 	d := startDaemon(t, datadir, genesis, port, "--mine", "--miner.address", miner)
 	_, ready := d.waitReady(t, 5*time.Second)

@@ -1,0 +1,192 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cairn-ledger/cairn/chain/chaintest"
+	"github.com/cairn-ledger/cairn/p2p"
+	"github.com/cairn-ledger/cairn/rpc"
+	"github.com/cairn-ledger/cairn/txpool"
+)
+
+func TestConfigValidate(t *testing.T) {
+	p := chaintest.Params()
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"no params", Config{}, "Params is required"},
+		{"mine without address", Config{Params: p, Miner: MinerConfig{Enabled: true}}, "miner address"},
+		{"negative threads", Config{Params: p, Miner: MinerConfig{Threads: -1}}, "threads"},
+		{"bad rpc addr", Config{Params: p, RPC: RPCConfig{Addr: "7731"}}, "rpc address"},
+		{"bad metrics addr", Config{Params: p, MetricsAddr: "localhost"}, "metrics address"},
+		{"bad pool", Config{Params: p, Pool: poolCfg(-1)}, "txpool"},
+		{"bad bootnode", Config{Params: p, P2P: p2pCfg("/ip4/1.2.3.4/tcp/1")}, "bootnode"},
+	} {
+		err := tc.cfg.Validate()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an error containing %q", tc.name, err, tc.want)
+		}
+		if _, nerr := New(tc.cfg); nerr == nil {
+			t.Errorf("%s: New accepted it", tc.name)
+		}
+	}
+	if err := (Config{Params: p}).Validate(); err != nil {
+		t.Fatalf("defaults: %v", err)
+	}
+}
+
+// If a part fails to start, the parts already started are stopped and
+// the datadir is released: the same datadir opens again at once.
+func TestStartRollsBack(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"rpc", Config{RPC: RPCConfig{Addr: busy.Addr().String()}}, "start rpc"},
+		{"metrics", Config{RPC: RPCConfig{Addr: "127.0.0.1:0"}, MetricsAddr: busy.Addr().String()}, "metrics"},
+	} {
+		cfg := tc.cfg
+		cfg.Params, cfg.DataDir, cfg.NoNetwork = chaintest.Params(), dir, true
+		cfg.P2P.ListenAddrs = []string{"/ip4/127.0.0.1/tcp/0"}
+		n, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = n.Start(context.Background())
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Fatalf("%s: Start: %v, want an error containing %q", tc.name, err, tc.want)
+		}
+		if _, err := os.Stat(filepath.Join(dir, CookieName)); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("%s: cookie left after a failed start: %v", tc.name, err)
+		}
+		if err := n.Stop(); err != nil { // harmless after a failed Start
+			t.Fatalf("%s: Stop after failed Start: %v", tc.name, err)
+		}
+	}
+	n, err := New(Config{Params: chaintest.Params(), DataDir: dir, NoNetwork: true})
+	if err != nil {
+		t.Fatalf("datadir not released: %v", err)
+	}
+	n.Stop()
+}
+
+// A full node on loopback: RPC answers, metrics are served, Stop is
+// bounded and idempotent, and a second Start is refused.
+func TestNodeServesRPCAndMetrics(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Config{Params: chaintest.Params(), DataDir: dir, RPC: RPCConfig{Addr: "127.0.0.1:0"},
+		MetricsAddr: "127.0.0.1:0", Version: "test-1"}
+	cfg.P2P.ListenAddrs = []string{"/ip4/127.0.0.1/tcp/0"}
+	cfg.P2P.NoDHT = true
+	n, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer n.Stop()
+	if err := n.Start(context.Background()); err == nil {
+		t.Fatal("second Start accepted")
+	}
+	ctx := context.Background()
+	c := rpc.NewClient(n.RPCURL())
+	info, err := c.NodeInfo(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Version != "test-1" || info.Network != "cairn-test" || info.Genesis != cfg.Params.GenesisHash().String() {
+		t.Fatalf("node_info %+v", info)
+	}
+	ni, err := c.NetInfo(ctx)
+	if err != nil || !ni.Enabled || ni.ID == "" || len(ni.Addrs) == 0 {
+		t.Fatalf("net_info %+v, %v", ni, err)
+	}
+	// Admin needs the cookie, which is the token.
+	miner := chaintest.Key("miner").Address().String()
+	if _, err := c.MinerStart(ctx, rpc.MinerStartParams{Address: miner}); err == nil {
+		t.Fatal("miner_start without the token accepted")
+	}
+	tok, err := rpc.ReadCookie(dir)
+	if err != nil || tok != n.RPCToken() {
+		t.Fatalf("cookie %q, %v; token %q", tok, err, n.RPCToken())
+	}
+	admin := rpc.NewClient(n.RPCURL(), rpc.WithToken(tok))
+	st, err := admin.MinerStart(ctx, rpc.MinerStartParams{Address: miner, Threads: 1})
+	if err != nil || !st.Running || st.Address != miner {
+		t.Fatalf("miner_start: %+v, %v", st, err)
+	}
+	waitFor(t, 20*time.Second, "a mined block", func() bool { return n.Chain().Tip().Height >= 2 })
+	if st, err := admin.MinerStop(ctx); err != nil || st.Running {
+		t.Fatalf("miner_stop: %+v, %v", st, err)
+	}
+	// The metrics endpoint is this node's registry.
+	resp, err := http.Get("http://" + n.metrics.ln.Addr().String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, m := range []string{"cairn_chain_height", "cairn_chain_work", "cairn_txpool_txs", "cairn_txpool_bytes",
+		"cairn_p2p_peers", "cairn_block_import_seconds_bucket", "cairn_gossip_messages_total", "cairn_reorgs_total"} {
+		if !strings.Contains(string(body), m) {
+			t.Errorf("metrics lack %s", m)
+		}
+	}
+	t0 := time.Now()
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Stop(); err != nil {
+		t.Fatalf("second Stop: %v", err)
+	}
+	if d := time.Since(t0); d > 5*time.Second {
+		t.Fatalf("Stop took %v", d)
+	}
+	if _, err := c.Head(ctx); err == nil {
+		t.Fatal("RPC still answering after Stop")
+	}
+}
+
+// Restarting on the same datadir keeps the chain.
+func TestRestartKeepsChain(t *testing.T) {
+	dir := t.TempDir()
+	miner := chaintest.Key("miner").Address()
+	cfg := Config{Params: chaintest.Params(), DataDir: dir, NoNetwork: true,
+		Miner: MinerConfig{Enabled: true, Address: miner}}
+	n := testNode(t, cfg)
+	waitFor(t, 20*time.Second, "5 blocks", func() bool { return n.Chain().Tip().Height >= 5 })
+	n.Stop()
+	tip := n.Chain().Tip()
+	cfg.Miner.Enabled = false
+	n2 := testNode(t, cfg)
+	if got := n2.Chain().Tip(); got.Hash != tip.Hash {
+		t.Fatalf("tip after restart %s (height %d), want %s (%d)", got.Hash, got.Height, tip.Hash, tip.Height)
+	}
+	acc, err := n2.Chain().Account(miner)
+	if err != nil || acc.Balance != tip.Height*cfg.Params.InitialSubsidy {
+		t.Fatalf("miner account %+v, %v", acc, err)
+	}
+}
+
+func poolCfg(maxTxs int) txpool.Config { return txpool.Config{MaxTxs: maxTxs} }
+
+func p2pCfg(bootnode string) p2p.Config { return p2p.Config{Bootnodes: []string{bootnode}} }
