@@ -209,16 +209,31 @@ func printIntro(w io.Writer, root string, n *Network) {
 	if !filepath.IsAbs(cairn) {
 		cairn = "./" + cairn
 	}
+	// Through the last node, which does not mine when there are
+	// non-miners: the tx has to travel to a miner.
 	url := tn.Nodes[len(tn.Nodes)-1].RPCURL()
 	fmt.Fprintf(w, "\nfrom %s, send 1.5 CRN from alice to bob and wait for it to confirm:\n", root)
-	fmt.Fprintf(w, "  CAIRN_PASSWORD=%s %s --home %s --rpc %s send --from alice --to %s --amount 1.5 --wait\n",
-		Passphrase, shellQuote(cairn), shellQuote(home), url, tn.Wallets["bob"])
+	fmt.Fprintf(w, "  CAIRN_PASSWORD=%s %s %s\n", Passphrase, shellQuote(cairn), shellJoin(sendArgs(home, url, tn.Wallets["bob"].String(), "1.5")))
 	fmt.Fprintf(w, "then check bob's balance on another node:\n")
 	fmt.Fprintf(w, "  %s --rpc %s balance %s\n\n", shellQuote(cairn), tn.Nodes[0].RPCURL(), tn.Wallets["bob"])
 }
 
 func sortedNames[V any](m map[string]V) []string {
 	return slices.Sorted(maps.Keys(m))
+}
+
+// sendArgs are the cairn arguments that send amount CRN from alice to
+// address to through the node at url and wait for the confirmation.
+func sendArgs(home, url, to, amount string) []string {
+	return []string{"--home", home, "--rpc", url, "send", "--from", "alice", "--to", to, "--amount", amount, "--wait"}
+}
+
+func shellJoin(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = shellQuote(a)
+	}
+	return strings.Join(q, " ")
 }
 
 // rel returns path relative to root when it is inside root.
