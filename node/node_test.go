@@ -182,7 +182,11 @@ func TestRestartKeepsChain(t *testing.T) {
 		t.Fatalf("tip after restart %s (height %d), want %s (%d)", got.Hash, got.Height, tip.Hash, tip.Height)
 	}
 	acc, err := n2.Chain().Account(miner)
-	if err != nil || acc.Balance != tip.Height*cfg.Params.InitialSubsidy {
+	var want uint64
+	for h := uint64(1); h <= tip.Height; h++ {
+		want += cfg.Params.Subsidy(h)
+	}
+	if err != nil || acc.Balance != want {
 		t.Fatalf("miner account %+v, %v", acc, err)
 	}
 }
