@@ -2,7 +2,6 @@ package rpc
 
 import (
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"math/big"
 	"strconv"
@@ -107,21 +106,4 @@ func (t *Tx) setConfirmed(block types.Hash, height uint64, index int, tipHeight 
 	t.Height = height
 	t.Index = index
 	t.Confirmations = confirmations(height, tipHeight)
-}
-
-// MarshalJSON writes Index whenever the tx is confirmed, even when it is 0
-// (the first tx of its block); otherwise the location fields are left out.
-func (t Tx) MarshalJSON() ([]byte, error) {
-	type plain Tx // without this method
-	var idx *int
-	if t.Status == StatusConfirmed {
-		idx = &t.Index
-	}
-	// The outer fields shadow plain's, keeping the field order of Tx.
-	return json.Marshal(struct {
-		plain
-		Index         *int   `json:"index,omitempty"`
-		Confirmations uint64 `json:"confirmations,omitempty"`
-		Raw           string `json:"raw,omitempty"`
-	}{plain(t), idx, t.Confirmations, t.Raw})
 }

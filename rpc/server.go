@@ -528,6 +528,10 @@ func appendError(out *bytes.Buffer, id json.RawMessage, e *Error) {
 // encodeJSON appends the JSON of v to out, without HTML escaping or a
 // trailing newline.
 func encodeJSON(out *bytes.Buffer, v any) error {
+	if a, ok := v.(jsonAppender); ok {
+		out.Write(a.appendJSON(out.AvailableBuffer()))
+		return nil
+	}
 	mark := out.Len()
 	enc := json.NewEncoder(out)
 	enc.SetEscapeHTML(false)
