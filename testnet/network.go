@@ -17,6 +17,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/cairn-ledger/cairn/chain/types"
+	"github.com/cairn-ledger/cairn/rpc"
 )
 
 // Timeouts of the process lifecycle.
@@ -76,8 +77,9 @@ func (nd *Node) P2PAddr() string {
 	return fmt.Sprintf("/ip4/127.0.0.1/tcp/%d/p2p/%s", nd.P2PPort, nd.PeerID)
 }
 
-// Client returns an RPC client of the node.
-func (nd *Node) Client() *Client { return NewClient(nd.RPCURL()) }
+// Client returns an RPC client of the node (read-only methods: the
+// launcher never needs the admin cookie).
+func (nd *Node) Client() *rpc.Client { return rpc.NewClient(nd.RPCURL()) }
 
 // Running reports whether the node's process is running.
 func (nd *Node) Running() bool {
