@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -290,7 +291,8 @@ func (e *env) explain(err error) error {
 		}
 		return fmt.Errorf("cairnd: %s", withReason(re))
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
 		return fmt.Errorf("cairnd at %s did not answer in time", e.rpcURL)
 	}
 	return err

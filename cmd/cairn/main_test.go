@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -38,21 +39,29 @@ func testMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 
+	// Build both binaries at once; cairnd (libp2p) is the slow one.
 	cairnBin = filepath.Join(dir, "cairn")
-	if out, err := goBuild(root, cairnBin, "./cmd/cairn"); err != nil {
-		fmt.Fprintf(os.Stderr, "cmd/cairn tests: go build ./cmd/cairn: %v\n%s", err, out)
-		return 1
-	}
+	var wg sync.WaitGroup
+	var cairnOut []byte
+	var cairnErr error
+	wg.Go(func() { cairnOut, cairnErr = goBuild(root, cairnBin, "./cmd/cairn") })
 	if _, err := os.Stat(filepath.Join(root, "cmd", "cairnd")); err != nil {
 		cairndSkip = "cmd/cairnd is not in the tree yet"
 	} else {
 		// The node-backed tests fail with this; the others still run.
-		bin := filepath.Join(dir, "cairnd")
-		if out, err := goBuild(root, bin, "./cmd/cairnd"); err != nil {
-			cairndErr = fmt.Sprintf("go build ./cmd/cairnd: %v\n%s", err, out)
-		} else {
-			cairndBin = bin
-		}
+		wg.Go(func() {
+			bin := filepath.Join(dir, "cairnd")
+			if out, err := goBuild(root, bin, "./cmd/cairnd"); err != nil {
+				cairndErr = fmt.Sprintf("go build ./cmd/cairnd: %v\n%s", err, out)
+			} else {
+				cairndBin = bin
+			}
+		})
+	}
+	wg.Wait()
+	if cairnErr != nil {
+		fmt.Fprintf(os.Stderr, "cmd/cairn tests: go build ./cmd/cairn: %v\n%s", cairnErr, cairnOut)
+		return 1
 	}
 	return m.Run()
 }
@@ -157,6 +166,7 @@ func (c *runner) ok(args ...string) string {
 	if r.code != 0 {
 		c.t.Fatalf("cairn %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
 	}
+	c.t.Logf("$ cairn %s\n%s", strings.Join(args, " "), r.stdout)
 	return r.stdout
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -16,9 +17,14 @@ import (
 	"github.com/cairn-ledger/cairn/rpc"
 )
 
+// requestTimeout bounds each call to the node, so that a node that
+// accepts a connection and never answers does not hang cairn.
+const requestTimeout = 30 * time.Second
+
 // client returns an RPC client for the node at --rpc.
-func (e *env) client() *rpc.Client {
-	return rpc.NewClient(e.rpcURL)
+func (e *env) client(opts ...rpc.ClientOption) *rpc.Client {
+	opts = append(opts, rpc.WithHTTPClient(&http.Client{Timeout: requestTimeout}))
+	return rpc.NewClient(e.rpcURL, opts...)
 }
 
 // adminClient returns a client carrying the token from the node's cookie
@@ -33,7 +39,7 @@ func (e *env) adminClient() (*rpc.Client, error) {
 		}
 		return nil, fmt.Errorf("cannot read the RPC cookie %s: %v (admin calls need --datadir set to cairnd's data directory)", path, reason)
 	}
-	return rpc.NewClient(e.rpcURL, rpc.WithToken(tok)), nil
+	return e.client(rpc.WithToken(tok)), nil
 }
 
 // notFound reports whether err is the node's "not found".
