@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -56,6 +57,7 @@ func benchLoad(b *testing.B, url string, body []byte) {
 	var wg sync.WaitGroup
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	start := time.Now()
 	for range benchClients {
 		wg.Go(func() {
@@ -70,11 +72,24 @@ func benchLoad(b *testing.B, url string, body []byte) {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu := cpuTime() - cpu0
 	b.StopTimer()
 	if err := failed.Load(); err != nil {
 		b.Fatal(*err)
 	}
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
+	// CPU time of the process (clients and server) per request: steadier
+	// than req/s on a machine shared with other work.
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/req")
+}
+
+// cpuTime is the user + system CPU time of the process so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // benchServer serves the test backend (chaintest chain, real txpool) over

@@ -16,6 +16,18 @@ const (
 	StatusConfirmed = "confirmed"
 )
 
+// hexString is hex.EncodeToString with one allocation for short input.
+func hexString(b []byte) string {
+	var buf [2 * types.SigSize]byte
+	if len(b) > types.SigSize {
+		return hex.EncodeToString(b)
+	}
+	hex.Encode(buf[:], b)
+	return string(buf[:2*len(b)])
+}
+
+func hashString(h types.Hash) string { return hexString(h[:]) }
+
 func workString(w *big.Int) string {
 	if w == nil {
 		return "0"
@@ -40,13 +52,13 @@ func confirmations(h, tipHeight uint64) uint64 {
 func NewHeader(info chain.HeaderInfo, tipHeight uint64) Header {
 	h := &info.Header
 	out := Header{
-		Hash:      info.Hash.String(),
+		Hash:      hashString(info.Hash),
 		Version:   h.Version,
 		Height:    h.Height,
-		Parent:    h.Parent.String(),
-		TxRoot:    h.TxRoot.String(),
-		StateRoot: h.StateRoot.String(),
-		Miner:     h.Miner.String(),
+		Parent:    hashString(h.Parent),
+		TxRoot:    hashString(h.TxRoot),
+		StateRoot: hashString(h.StateRoot),
+		Miner:     addressString(h.Miner),
 		Time:      h.Time,
 		Bits:      bitsString(h.Bits),
 		Nonce:     strconv.FormatUint(h.Nonce, 10),
@@ -77,7 +89,7 @@ func NewBlock(info chain.HeaderInfo, blk *types.Block, tipHeight uint64, full bo
 	}
 	out.TxIDs = make([]string, len(blk.Txs))
 	for i, tx := range blk.Txs {
-		out.TxIDs[i] = tx.ID().String()
+		out.TxIDs[i] = hashString(tx.ID())
 	}
 	return out
 }
@@ -86,23 +98,23 @@ func NewBlock(info chain.HeaderInfo, blk *types.Block, tipHeight uint64, full bo
 // uses it to fill PoolContent.
 func NewTx(tx *types.Tx) *Tx {
 	return &Tx{
-		ID:      tx.ID().String(),
+		ID:      hashString(tx.ID()),
 		Version: tx.Version,
-		From:    tx.Sender().String(),
-		PubKey:  hex.EncodeToString(tx.From[:]),
-		To:      tx.To.String(),
+		From:    addressString(tx.Sender()),
+		PubKey:  hexString(tx.From[:]),
+		To:      addressString(tx.To),
 		Amount:  strconv.FormatUint(tx.Amount, 10),
 		Fee:     strconv.FormatUint(tx.Fee, 10),
 		Nonce:   tx.Nonce,
-		Memo:    hex.EncodeToString(tx.Memo),
-		Sig:     hex.EncodeToString(tx.Sig[:]),
+		Memo:    hexString(tx.Memo),
+		Sig:     hexString(tx.Sig[:]),
 		Size:    tx.EncodedSize(),
 	}
 }
 
 func (t *Tx) setConfirmed(block types.Hash, height uint64, index int, tipHeight uint64) {
 	t.Status = StatusConfirmed
-	t.BlockHash = block.String()
+	t.BlockHash = hashString(block)
 	t.Height = height
 	t.Index = index
 	t.Confirmations = confirmations(height, tipHeight)

@@ -74,12 +74,12 @@ func (s *Server) chainGetHead(_ context.Context, req *jrpc2.Request) (any, error
 	}
 	tip := s.b.Tip()
 	return &Head{
-		Hash:      tip.Hash.String(),
+		Hash:      hashString(tip.Hash),
 		Height:    tip.Height,
 		Work:      workString(tip.Work),
 		Time:      tip.Header.Time,
 		Bits:      bitsString(tip.Header.Bits),
-		StateRoot: tip.Header.StateRoot.String(),
+		StateRoot: hashString(tip.Header.StateRoot),
 	}, nil
 }
 
@@ -171,7 +171,7 @@ func (s *Server) stateGetAccount(_ context.Context, req *jrpc2.Request) (any, er
 		return nil, err
 	}
 	return &Account{
-		Address:      addr.String(),
+		Address:      addressString(addr),
 		Balance:      strconv.FormatUint(acc.Balance, 10),
 		Nonce:        acc.Nonce,
 		PendingNonce: s.b.NextNonce(addr),
