@@ -251,3 +251,29 @@ func TestVersionAndHelp(t *testing.T) {
 		t.Errorf("cairn wallet shows no help:\n%s", out)
 	}
 }
+
+// TestRunInProcess drives newApp through run without the binary: the
+// exit status and the one-line error are run's doing.
+func TestRunInProcess(t *testing.T) {
+	t.Parallel()
+	var out, errb strings.Builder
+	ctx := t.Context()
+	if code := run(ctx, []string{"cairn", "--json", "version"}, &out, &errb, strings.NewReader("")); code != 0 {
+		t.Fatalf("version: exit %d: %s", code, errb.String())
+	}
+	var v struct{ Version, Go string }
+	if err := json.Unmarshal([]byte(out.String()), &v); err != nil || v.Version == "" || v.Go == "" {
+		t.Errorf("version --json = %q (%v)", out.String(), err)
+	}
+	out.Reset()
+	errb.Reset()
+	if code := run(ctx, []string{"cairn", "--home", t.TempDir(), "balance"}, &out, &errb, strings.NewReader("")); code != exitUsage {
+		t.Errorf("balance without an argument: exit %d, want %d", code, exitUsage)
+	}
+	if got, want := errb.String(), "cairn: missing ADDR|NAME (usage: cairn balance ADDR|NAME)\n"; got != want {
+		t.Errorf("stderr %q, want %q", got, want)
+	}
+	if out.Len() != 0 {
+		t.Errorf("stdout %q, want nothing", out.String())
+	}
+}
