@@ -15,6 +15,7 @@ type SigCache struct {
 	mu   sync.RWMutex
 	set  map[types.Hash]struct{}
 	ring []types.Hash
+	max  int
 	next int
 }
 
@@ -23,7 +24,9 @@ func NewSigCache(max int) *SigCache {
 	if max < 1 {
 		max = 1
 	}
-	return &SigCache{set: make(map[types.Hash]struct{}, max), ring: make([]types.Hash, 0, max)}
+	// Grown as ids arrive: an idle node should not hold megabytes of
+	// empty slots.
+	return &SigCache{set: make(map[types.Hash]struct{}), max: max}
 }
 
 // Add records that the signature of tx id verified.
@@ -33,7 +36,7 @@ func (s *SigCache) Add(id types.Hash) {
 	if _, ok := s.set[id]; ok {
 		return
 	}
-	if len(s.ring) < cap(s.ring) {
+	if len(s.ring) < s.max {
 		s.ring = append(s.ring, id)
 	} else {
 		delete(s.set, s.ring[s.next])

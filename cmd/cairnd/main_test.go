@@ -39,6 +39,9 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
+	if benchStore.dir != "" {
+		os.RemoveAll(filepath.Dir(benchStore.dir))
+	}
 	os.Exit(code)
 }
 
