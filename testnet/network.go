@@ -57,10 +57,12 @@ type process struct {
 	err  error
 
 	mu       sync.Mutex
+	ready    bool // it answered RPC; an exit before is start-up's to report
 	stopping bool // the launcher asked it to exit: not a crash
 }
 
-// NodeExit reports a node process that exited without being asked to.
+// NodeExit reports a node process that exited after start-up without
+// being asked to.
 type NodeExit struct {
 	Node *Node
 	Err  error // from exec.Cmd.Wait
@@ -114,7 +116,8 @@ func NewNetwork(tn *Testnet, bins Binaries) *Network {
 }
 
 // Exits delivers the nodes that exit without being stopped or killed by
-// the launcher.
+// the launcher, once they have started (an exit during start-up is
+// Start's or StartNode's error).
 func (n *Network) Exits() <-chan NodeExit { return n.exits }
 
 // Start picks free loopback ports, starts every node and waits until each
@@ -210,9 +213,9 @@ func (n *Network) startProcess(nd *Node) error {
 		logf.Close()
 		close(p.done)
 		p.mu.Lock()
-		expected := p.stopping
+		crashed := p.ready && !p.stopping
 		p.mu.Unlock()
-		if !expected {
+		if crashed {
 			select {
 			case n.exits <- NodeExit{Node: nd, Err: p.err}:
 			default: // a crash already reported fills the buffer; one is enough
@@ -250,6 +253,9 @@ func (n *Network) waitReady(ctx context.Context, nd *Node) error {
 		_, err := c.NodeInfo(rctx)
 		rcancel()
 		if err == nil {
+			p.mu.Lock()
+			p.ready = true
+			p.mu.Unlock()
 			return nil
 		}
 		select {

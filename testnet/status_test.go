@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -116,5 +118,39 @@ func TestShellQuote(t *testing.T) {
 		if got := shellQuote(in); got != want {
 			t.Errorf("shellQuote(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestStartReportsEarlyExit(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("uses a shell script as cairnd")
+	}
+	dir := t.TempDir()
+	fake := filepath.Join(dir, "cairnd")
+	script := "#!/bin/sh\necho \"fatal: listen tcp: address already in use\" >&2\nexit 3\n"
+	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tn, err := Setup(Options{Dir: filepath.Join(dir, "tn"), Nodes: 2, Miners: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := NewNetwork(tn, Binaries{Cairnd: fake})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err = n.Start(ctx)
+	if err == nil || !strings.Contains(err.Error(), "exited during start-up") || !strings.Contains(err.Error(), "address already in use") {
+		t.Fatalf("Start = %v, want the exit and the end of the log", err)
+	}
+	for _, nd := range tn.Nodes {
+		if nd.Running() {
+			t.Errorf("%s still running", nd.Name)
+		}
+	}
+	// The launcher stopped them itself: no crash is reported afterwards.
+	select {
+	case e := <-n.Exits():
+		t.Errorf("exit of %s reported as unexpected after a failed start", e.Node.Name)
+	default:
 	}
 }
