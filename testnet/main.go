@@ -88,11 +88,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		opts.BlockTime = *blockTime
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	err := launch(ctx, launchConfig{
+	// The first Ctrl-C (or SIGTERM) stops the nodes cleanly; a second one
+	// kills them.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	err := launch(launchConfig{
 		opts: opts, dir: *dir, logLevel: *logLevel, build: !*noBuild,
-		stdout: stdout, stderr: stderr,
+		stdout: stdout, stderr: stderr, sigs: sigs,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "testnet: %v\n", err)
@@ -107,28 +110,32 @@ type launchConfig struct {
 	logLevel       string
 	build          bool
 	stdout, stderr io.Writer
+	sigs           <-chan os.Signal
 }
 
-// launch builds, sets up and starts the testnet, shows the table until ctx
-// ends or a node dies, and stops the nodes.
-func launch(ctx context.Context, lc launchConfig) error {
+// launch sets up, builds and starts the testnet, shows the table until a
+// signal or the death of a node, and stops the nodes.
+func launch(lc launchConfig) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-lc.sigs:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	root, err := moduleRoot(ctx)
 	if err != nil {
 		return err
 	}
-	bin := filepath.Join(root, "bin")
-	var bins Binaries
-	if lc.build {
-		fmt.Fprintf(lc.stdout, "building cairnd and cairn into %s ...\n", rel(root, bin))
-		if bins, err = build(ctx, root, bin); err != nil {
-			return err
-		}
-	} else {
-		bins = Binaries{Cairnd: filepath.Join(bin, "cairnd"), Cairn: filepath.Join(bin, "cairn")}
-	}
 	lc.opts.Dir = lc.dir
 	if lc.opts.Dir == "" {
 		lc.opts.Dir = filepath.Join(root, "testnet-data")
+	}
+	// Refuse a foreign directory before leaving a lock file in it.
+	if err := checkForeign(lc.opts.Dir); err != nil {
+		return err
 	}
 	if err := os.MkdirAll(lc.opts.Dir, 0o755); err != nil {
 		return err
@@ -138,20 +145,42 @@ func launch(ctx context.Context, lc launchConfig) error {
 		return err
 	}
 	defer unlock()
+	// Setup first: a mismatch with the saved testnet is reported without
+	// waiting for a build.
 	tn, err := Setup(lc.opts)
 	if err != nil {
 		return err
 	}
+	bin := filepath.Join(root, "bin")
+	bins := Binaries{Cairnd: filepath.Join(bin, "cairnd"), Cairn: filepath.Join(bin, "cairn")}
+	if lc.build {
+		fmt.Fprintf(lc.stdout, "building cairnd and cairn into %s ...\n", rel(root, bin))
+		if bins, err = build(ctx, root, bin); err != nil {
+			return err
+		}
+	}
 	n := NewNetwork(tn, bins)
 	n.LogLevel = lc.logLevel
+	fmt.Fprintf(lc.stdout, "starting %d nodes ...\n", len(tn.Nodes))
 	if err := n.Start(ctx); err != nil {
 		return err
 	}
-	printIntro(lc.stdout, root, n)
+	printIntro(ctx, lc.stdout, root, n)
 
 	err = watch(ctx, lc.stdout, n)
-	fmt.Fprintln(lc.stdout, "\nstopping the nodes ...")
-	if serr := n.Stop(); serr != nil {
+	fmt.Fprintf(lc.stdout, "\nstopping the nodes (up to %s; Ctrl-C again kills them) ...\n", StopTimeout)
+	stopped := make(chan struct{})
+	go func() {
+		select {
+		case <-lc.sigs:
+			fmt.Fprintln(lc.stdout, "killing the nodes ...")
+			n.Kill()
+		case <-stopped:
+		}
+	}()
+	serr := n.Stop()
+	close(stopped)
+	if serr != nil {
 		err = errors.Join(err, serr)
 	}
 	if err == nil {
@@ -185,14 +214,21 @@ func isTerminal(w io.Writer) bool {
 }
 
 // printIntro prints the endpoints, the wallets and commands to paste.
-func printIntro(w io.Writer, root string, n *Network) {
+func printIntro(ctx context.Context, w io.Writer, root string, n *Network) {
 	tn := n.Testnet
 	state := "new chain"
 	if tn.Reused {
 		state = "continuing the chain in " + rel(root, tn.Dir)
 	}
 	fmt.Fprintf(w, "\ncairn testnet: %d nodes (%d mining), block time %s, %s\n", len(tn.Nodes), tn.Miners, tn.BlockTime, state)
-	fmt.Fprintf(w, "network %s, genesis %s\n\n", tn.Params.Network, tn.Genesis)
+	fmt.Fprintf(w, "network %s, genesis %s\n", tn.Params.Network, tn.Genesis)
+	if tn.Reused {
+		if behind := n.behindSchedule(ctx); behind > 30 {
+			fmt.Fprintf(w, "note: the chain is %d blocks behind its schedule (it was stopped for a while); the difficulty\n"+
+				"(ASERT, anchored at genesis) is low until it catches up, so blocks come fast for a while\n", behind)
+		}
+	}
+	fmt.Fprintln(w)
 	for _, nd := range tn.Nodes {
 		fmt.Fprintf(w, "  %s  rpc %s  p2p %s\n", nd.Name, nd.RPCURL(), nd.P2PAddr())
 		if nd.Mining {

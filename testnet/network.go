@@ -316,6 +316,28 @@ func (n *Network) StopNode(nd *Node, timeout time.Duration) error {
 	return fmt.Errorf("%s did not exit within %s of SIGTERM and was killed", nd.Name, timeout)
 }
 
+// Kill kills every running node at once.
+func (n *Network) Kill() {
+	for _, nd := range n.Nodes {
+		if nd.Running() {
+			n.KillNode(nd)
+		}
+	}
+}
+
+// behindSchedule is how many blocks the chain's height is short of
+// (now - genesis time) / spacing, by node1's tip; 0 if it cannot tell.
+func (n *Network) behindSchedule(ctx context.Context) int64 {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	h, err := n.Nodes[0].Client().Head(ctx)
+	if err != nil {
+		return 0
+	}
+	due := (time.Now().UnixMilli() - n.Params.GenesisTime) / n.Params.TargetSpacing
+	return due - int64(h.Height)
+}
+
 // KillNode kills nd at once (SIGKILL), as a crash would, and waits until
 // it has exited.
 func (n *Network) KillNode(nd *Node) error {

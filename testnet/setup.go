@@ -185,14 +185,7 @@ func dirEntries(dir string) ([]fs.DirEntry, error) {
 func loadSaved(dir string) (*savedConfig, error) {
 	b, err := os.ReadFile(filepath.Join(dir, configFile))
 	if errors.Is(err, fs.ErrNotExist) {
-		entries, err := dirEntries(dir)
-		if err != nil {
-			return nil, err
-		}
-		if len(entries) > 0 {
-			return nil, fmt.Errorf("%s is not empty and holds no testnet (%s missing): remove it or choose another -dir", dir, configFile)
-		}
-		return nil, nil
+		return nil, checkForeign(dir)
 	}
 	if err != nil {
 		return nil, err
@@ -205,6 +198,18 @@ func loadSaved(dir string) (*savedConfig, error) {
 		return nil, fmt.Errorf("%s: version %d, this launcher knows %d (start over with -fresh)", filepath.Join(dir, configFile), s.Version, savedVersion)
 	}
 	return &s, nil
+}
+
+// checkForeign refuses a non-empty directory that holds no testnet.
+func checkForeign(dir string) error {
+	entries, err := dirEntries(dir)
+	if err != nil || len(entries) == 0 {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(dir, configFile)); err != nil {
+		return fmt.Errorf("%s is not empty and holds no testnet (%s missing): remove it or choose another -dir", dir, configFile)
+	}
+	return nil
 }
 
 func (s *savedConfig) write(dir string) error {
