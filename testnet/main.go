@@ -39,17 +39,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var (
 		opts      Options
-		nodes     = fs.Int("nodes", DefaultNodes, "number of cairnd `processes`")
-		miners    = fs.Int("miners", DefaultMiners, "how many of the nodes mine, one thread each (`M`)")
-		blockTime = fs.Duration("block-time", DefaultBlockTime, "target block `spacing` of a new genesis")
-		dir       = fs.String("dir", "", "data `directory` (default testnet-data in the module root)")
+		nodes     = fs.Int("nodes", DefaultNodes, "`N`: how many cairnd processes to run")
+		miners    = fs.Int("miners", DefaultMiners, "`M`: how many of the nodes mine, one thread each")
+		blockTime = fs.Duration("block-time", DefaultBlockTime, "target block time (`duration`) of a new genesis")
+		dir       = fs.String("dir", "", "`DIR` for the genesis, wallets and nodes (default testnet-data in the module root)")
 		logLevel  = fs.String("log-level", "info", "cairnd's --log.level: debug, info, warn or error")
 		noBuild   = fs.Bool("no-build", false, "use the binaries already in ./bin")
 	)
 	fs.BoolVar(&opts.Fresh, "fresh", false, "wipe the data directory first and start a new chain")
 	fs.BoolVar(&opts.MDNS, "mdns", true, "let the nodes also find each other by mDNS")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: go run ./testnet [flags]\n\nRuns a local cairn testnet until Ctrl-C. A second run continues the chain\nin the data directory when the flags agree with it; -fresh starts over.\n\nFlags:\n")
+		fmt.Fprintf(stderr, "Usage: go run ./testnet [flags]\n\nRuns a local cairn testnet until Ctrl-C. A second run continues the chain\nin the data directory: -nodes, -miners and -block-time then default to its\nsettings, and -nodes and -block-time must agree with them; -fresh starts over.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
