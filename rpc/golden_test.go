@@ -45,8 +45,6 @@ func req(id int, method, params string) string {
 	return fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":%q,"params":%s}`, id, method, params)
 }
 
-func q(s string) string { return `"` + s + `"` }
-
 func rawHex(tx *types.Tx) string { return hex.EncodeToString(tx.Encode()) }
 
 // goldenFiles lists every case. They run in this order against one
