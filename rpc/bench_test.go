@@ -116,8 +116,8 @@ func BenchmarkRPCGetBlock(b *testing.B) {
 }
 
 // BenchmarkRPCGetBlockFull: the same block with full txs (full=true; about
-// 5.5 kB of response, which net/http writes in two syscalls where the
-// ceiling's 0.25 kB takes one), 8 clients.
+// 5.5 kB of response, which net/http writes in more syscalls than the
+// ceiling's 0.25 kB), 8 clients.
 func BenchmarkRPCGetBlockFull(b *testing.B) {
 	ts, _ := benchServer(b)
 	benchLoad(b, ts.URL, []byte(req(1, "chain_getBlock", "[2, true]")))
