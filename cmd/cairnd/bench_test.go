@@ -78,7 +78,7 @@ func BenchmarkStartReady(b *testing.B) {
 		if head.Hash != tip || head.Height != benchBlocks {
 			b.Fatalf("head %+v, want %s at %d", head, tip, benchBlocks)
 		}
-		if err, _ := d.signal(b, syscall.SIGTERM, 5*time.Second); err != nil {
+		if _, err := d.signal(b, syscall.SIGTERM, 5*time.Second); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()
@@ -106,7 +106,7 @@ func BenchmarkIdleRSS(b *testing.B) {
 		waitHeight(b, dst.url, benchBlocks, 60*time.Second)
 		time.Sleep(3 * time.Second) // idle: the figure is what a synced node holds at rest
 		total += rssMB(b, dst.cmd.Process.Pid)
-		if err, _ := dst.signal(b, syscall.SIGTERM, 5*time.Second); err != nil {
+		if _, err := dst.signal(b, syscall.SIGTERM, 5*time.Second); err != nil {
 			b.Fatal(err)
 		}
 	}

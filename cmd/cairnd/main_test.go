@@ -131,7 +131,7 @@ func (d *daemon) waitReady(t testing.TB, limit time.Duration) (*rpc.Head, time.D
 }
 
 // signal sends sig and waits up to limit for the exit.
-func (d *daemon) signal(t testing.TB, sig syscall.Signal, limit time.Duration) (error, time.Duration) {
+func (d *daemon) signal(t testing.TB, sig syscall.Signal, limit time.Duration) (time.Duration, error) {
 	t.Helper()
 	t0 := time.Now()
 	if err := d.cmd.Process.Signal(sig); err != nil {
@@ -139,10 +139,10 @@ func (d *daemon) signal(t testing.TB, sig syscall.Signal, limit time.Duration) (
 	}
 	select {
 	case err := <-d.exited:
-		return err, time.Since(t0)
+		return time.Since(t0), err
 	case <-time.After(limit):
 		t.Fatalf("cairnd still running %v after %v", limit, sig)
-		return nil, 0
+		return 0, nil
 	}
 }
 
@@ -178,7 +178,7 @@ func TestDaemonStartStopRestart(t *testing.T) {
 		t.Fatalf("rpc.cookie: %v, %v", fi, err)
 	}
 	waitHeight(t, d.url, 5, 30*time.Second)
-	err, took := d.signal(t, syscall.SIGTERM, 5*time.Second)
+	took, err := d.signal(t, syscall.SIGTERM, 5*time.Second)
 	if err != nil {
 		t.Fatalf("exit after SIGTERM: %v", err)
 	}
@@ -200,7 +200,7 @@ func TestDaemonStartStopRestart(t *testing.T) {
 	if want := mined(head2.Height); acc.Balance != want {
 		t.Fatalf("miner balance %s after %d blocks, want %s", acc.Balance, head2.Height, want)
 	}
-	if err, _ := d2.signal(t, syscall.SIGINT, 5*time.Second); err != nil {
+	if _, err := d2.signal(t, syscall.SIGINT, 5*time.Second); err != nil {
 		t.Fatalf("exit after SIGINT: %v", err)
 	}
 
@@ -222,7 +222,7 @@ func TestDaemonStartStopRestart(t *testing.T) {
 	if want := mined(head4.Height); acc.Balance != want {
 		t.Fatalf("after SIGKILL: miner balance %s at height %d, want %s", acc.Balance, head4.Height, want)
 	}
-	if err, _ := d4.signal(t, syscall.SIGTERM, 5*time.Second); err != nil {
+	if _, err := d4.signal(t, syscall.SIGTERM, 5*time.Second); err != nil {
 		t.Fatalf("exit after SIGTERM: %v", err)
 	}
 }
