@@ -78,11 +78,11 @@ func TestE2E(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), e2eDeadline)
 	defer cancel()
 
-	// A 1 s block time, and a genesis difficulty for 0.5 M hashes/s a
+	// A 500 ms block time, and a genesis difficulty for 0.5 M hashes/s a
 	// miner: under go test ./... the miners share two busy cores with
 	// everything else, and blocks that come early only make it quicker
-	// (about 0.3 s apart on an idle machine, with some forks to settle).
-	tn, err := Setup(Options{Dir: t.TempDir(), Nodes: 3, Miners: 2, BlockTime: time.Second, HashRate: 0.5e6})
+	// (ASERT slows them down within a few dozen blocks).
+	tn, err := Setup(Options{Dir: t.TempDir(), Nodes: 3, Miners: 2, BlockTime: 500 * time.Millisecond, HashRate: 0.5e6})
 	if err != nil {
 		t.Fatal(err)
 	}
