@@ -18,9 +18,11 @@ import (
 // adminMethods need the cookie token.
 var adminMethods = []string{"miner_start", "miner_stop", "net_connect", "net_ban", "net_unban"}
 
-// bind returns the method table of doc.go and the set of admin methods.
-func (s *Server) bind() (handler.Map, map[string]bool) {
-	m := handler.Map{
+// bind returns the method table of doc.go, the set of admin methods and
+// the set of methods that wait on their context (and so get one with the
+// request's deadline).
+func (s *Server) bind() (m handler.Map, admin, waits map[string]bool) {
+	m = handler.Map{
 		"chain_getHead":        s.chainGetHead,
 		"chain_getBlock":       s.chainGetBlock,
 		"chain_getHeader":      s.chainGetHeader,
@@ -39,11 +41,11 @@ func (s *Server) bind() (handler.Map, map[string]bool) {
 		"miner_stop":           s.minerStop,
 		"node_info":            s.nodeInfo,
 	}
-	admin := make(map[string]bool, len(adminMethods))
+	admin = make(map[string]bool, len(adminMethods))
 	for _, name := range adminMethods {
 		admin[name] = true
 	}
-	return m, admin
+	return m, admin, map[string]bool{"net_connect": true}
 }
 
 // lookupError maps a failed read: not found is CodeNotFound, anything

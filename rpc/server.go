@@ -103,6 +103,7 @@ type Server struct {
 	log      *slog.Logger
 	methods  handler.Map
 	admin    map[string]bool
+	waits    map[string]bool // methods that wait on their context; nil: all
 	tokenSum [sha256.Size]byte
 	handler  http.Handler
 
@@ -142,7 +143,7 @@ func newServer(cfg Config, b Backend, methods handler.Map) (*Server, error) {
 	if methods != nil {
 		s.methods, s.admin = methods, map[string]bool{}
 	} else {
-		s.methods, s.admin = s.bind()
+		s.methods, s.admin, s.waits = s.bind()
 	}
 	s.handler = http.HandlerFunc(s.serveHTTP)
 	return s, nil
@@ -304,9 +305,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.tooLarge(w, out)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
-	defer cancel()
-	s.exchange(ctx, body.Bytes(), r.Header.Get("Authorization"), out)
+	s.exchange(r.Context(), body.Bytes(), r.Header.Get("Authorization"), out)
 	if out.Len() == 0 {
 		w.WriteHeader(http.StatusNoContent) // notifications only
 		return
@@ -345,6 +344,11 @@ func itoa(n int) string {
 // the response to out; it appends nothing when every request is a
 // notification. jrpc2 parses and checks the request objects.
 func (s *Server) exchange(ctx context.Context, body []byte, auth string, out *bytes.Buffer) {
+	// The time limit covers the whole message. Only the methods that wait
+	// on their context get a deadline context (it costs a timer and a
+	// registration with the parent); the clock is checked before each
+	// call of a batch.
+	deadline := time.Now().Add(s.cfg.Timeout)
 	reqs, err := jrpc2.ParseRequests(body)
 	if err != nil {
 		appendError(out, nil, &Error{Code: CodeParseError, Message: "parse error: " + jsonSyntaxError(body)})
@@ -360,7 +364,7 @@ func (s *Server) exchange(ctx context.Context, body []byte, auth string, out *by
 			Message: fmt.Sprintf("invalid request: batch of %d requests exceeds the limit of %d", len(reqs), s.cfg.MaxBatch)})
 		return
 	}
-	a := authState{header: auth}
+	st := callState{auth: auth, deadline: deadline}
 	if batch {
 		out.WriteByte('[')
 	}
@@ -370,7 +374,7 @@ func (s *Server) exchange(ctx context.Context, body []byte, auth string, out *by
 		if batch && mark > empty {
 			out.WriteByte(',')
 		}
-		if !s.call(ctx, p, &a, out) {
+		if !s.call(ctx, p, &st, out) {
 			out.Truncate(mark) // a notification: no response
 		}
 	}
@@ -399,19 +403,21 @@ func jsonSyntaxError(body []byte) string {
 	return "invalid JSON"
 }
 
-// authState checks the Authorization header at most once per HTTP request.
-type authState struct {
-	header  string
-	checked bool
-	ok      bool
+// callState is what the calls of one message share: the Authorization
+// header, checked at most once, and the deadline.
+type callState struct {
+	auth     string
+	checked  bool
+	ok       bool
+	deadline time.Time
 }
 
 // authorized compares the bearer token in constant time: both sides are
 // hashed to a fixed length first, so neither a missing header nor a token
 // of another length answers sooner.
-func (s *Server) authorized(a *authState) bool {
+func (s *Server) authorized(a *callState) bool {
 	if !a.checked {
-		tok, found := cutPrefixFold(a.header, "Bearer ")
+		tok, found := cutPrefixFold(a.auth, "Bearer ")
 		sum := sha256.Sum256([]byte(strings.TrimSpace(tok)))
 		a.ok = subtle.ConstantTimeCompare(sum[:], s.tokenSum[:]) == 1 && found
 		a.checked = true
@@ -428,7 +434,7 @@ func cutPrefixFold(s, prefix string) (string, bool) {
 
 // call runs one parsed request and appends its response; it reports
 // false for a notification, which gets none.
-func (s *Server) call(ctx context.Context, p *jrpc2.ParsedRequest, a *authState, out *bytes.Buffer) (respond bool) {
+func (s *Server) call(ctx context.Context, p *jrpc2.ParsedRequest, st *callState, out *bytes.Buffer) (respond bool) {
 	var id json.RawMessage
 	if p.ID != "" {
 		id = json.RawMessage(p.ID)
@@ -454,11 +460,17 @@ func (s *Server) call(ctx context.Context, p *jrpc2.ParsedRequest, a *authState,
 	switch {
 	case h == nil:
 		err = &Error{Code: CodeMethodNotFound, Message: fmt.Sprintf("method not found: %q", p.Method)}
-	case s.admin[p.Method] && !s.authorized(a):
+	case s.admin[p.Method] && !s.authorized(st):
 		err = newError(CodeUnauthorized, ReasonUnauthorized,
 			"unauthorized: %s is an admin method and needs \"Authorization: Bearer <token>\" with the token from the cookie file", p.Method)
 	case ctx.Err() != nil:
 		err = ctx.Err()
+	case !time.Now().Before(st.deadline):
+		err = context.DeadlineExceeded
+	case s.waits == nil || s.waits[p.Method]:
+		cctx, cancel := context.WithDeadline(ctx, st.deadline)
+		res, err = s.run(cctx, h, p)
+		cancel()
 	default:
 		res, err = s.run(ctx, h, p)
 	}
