@@ -99,8 +99,8 @@ func (nd *Node) Running() bool {
 	}
 }
 
-// Network runs the processes of a Testnet. Its methods are safe for
-// concurrent use.
+// Network runs the processes of a Testnet. Start comes first; after it
+// returns, the methods are safe for concurrent use.
 type Network struct {
 	*Testnet
 	Bins Binaries
@@ -121,8 +121,21 @@ func NewNetwork(tn *Testnet, bins Binaries) *Network {
 func (n *Network) Exits() <-chan NodeExit { return n.exits }
 
 // Start picks free loopback ports, starts every node and waits until each
-// answers RPC. On failure the nodes already started are stopped.
+// answers RPC. On failure the nodes already started are stopped. A port
+// taken by another program between the pick and cairnd's bind gets new
+// ports and another try.
 func (n *Network) Start(ctx context.Context) error {
+	const attempts = 3
+	for try := 1; ; try++ {
+		err := n.start(ctx)
+		var se *startupError
+		if err == nil || try == attempts || !errors.As(err, &se) || !se.portTaken() {
+			return err
+		}
+	}
+}
+
+func (n *Network) start(ctx context.Context) error {
 	ports, err := freePorts(2 * len(n.Nodes))
 	if err != nil {
 		return err
@@ -147,6 +160,22 @@ func (n *Network) Start(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// startupError is a node that exited before it answered RPC.
+type startupError struct {
+	node    *Node
+	exitErr error
+	logTail string
+}
+
+func (e *startupError) Error() string {
+	return fmt.Sprintf("%s exited during start-up (%v); last lines of %s:\n%s", e.node.Name, e.exitErr, e.node.LogPath(), indent(e.logTail))
+}
+
+// portTaken reports whether the node failed to bind one of its ports.
+func (e *startupError) portTaken() bool {
+	return strings.Contains(e.logTail, "address already in use")
 }
 
 // StartNode starts a stopped node again on its ports and waits until it
@@ -237,21 +266,25 @@ func childEnv() []string {
 	return env
 }
 
-// waitReady polls nd's RPC until node_info answers, the process exits, or
-// readyTimeout passes.
+// waitReady polls nd's RPC until node_info answers with the testnet's
+// genesis, the process exits, or readyTimeout passes.
 func (n *Network) waitReady(ctx context.Context, nd *Node) error {
 	nd.mu.Lock()
 	p := nd.proc
 	nd.mu.Unlock()
-	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	rctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
 	c := nd.Client()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		rctx, rcancel := context.WithTimeout(ctx, time.Second)
-		_, err := c.NodeInfo(rctx)
-		rcancel()
+		cctx, ccancel := context.WithTimeout(rctx, time.Second)
+		info, err := c.NodeInfo(cctx)
+		ccancel()
+		if err == nil && info.Genesis != n.Genesis.String() {
+			// Someone else's node on the port; ours will fail to bind.
+			err = fmt.Errorf("a node of genesis %s answers on its port", info.Genesis)
+		}
 		if err == nil {
 			p.mu.Lock()
 			p.ready = true
@@ -260,8 +293,11 @@ func (n *Network) waitReady(ctx context.Context, nd *Node) error {
 		}
 		select {
 		case <-p.done:
-			return fmt.Errorf("%s exited during start-up (%v); last lines of %s:\n%s", nd.Name, p.err, nd.LogPath(), indent(LogTail(nd.LogPath(), 20)))
-		case <-ctx.Done():
+			return &startupError{node: nd, exitErr: p.err, logTail: LogTail(nd.LogPath(), 20)}
+		case <-rctx.Done():
+			if ctx.Err() != nil {
+				return fmt.Errorf("%s: start-up interrupted: %w", nd.Name, ctx.Err())
+			}
 			return fmt.Errorf("%s: RPC at %s not answering after %s (%v); last lines of %s:\n%s", nd.Name, nd.RPCURL(), readyTimeout, err, nd.LogPath(), indent(LogTail(nd.LogPath(), 20)))
 		case <-tick.C:
 		}

@@ -127,7 +127,8 @@ func TestStartReportsEarlyExit(t *testing.T) {
 	}
 	dir := t.TempDir()
 	fake := filepath.Join(dir, "cairnd")
-	script := "#!/bin/sh\necho \"fatal: listen tcp: address already in use\" >&2\nexit 3\n"
+	runs := filepath.Join(dir, "runs")
+	script := "#!/bin/sh\necho run >> " + runs + "\necho \"fatal: listen tcp: address already in use\" >&2\nexit 3\n"
 	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -146,6 +147,10 @@ func TestStartReportsEarlyExit(t *testing.T) {
 		if nd.Running() {
 			t.Errorf("%s still running", nd.Name)
 		}
+	}
+	// A port taken under it is worth two more tries on new ports.
+	if b, err := os.ReadFile(runs); err != nil || strings.Count(string(b), "run") != 3*len(tn.Nodes) {
+		t.Errorf("cairnd ran %q times (%v), want 3 tries of %d nodes", b, err, len(tn.Nodes))
 	}
 	// The launcher stopped them itself: no crash is reported afterwards.
 	select {
