@@ -118,7 +118,9 @@ type launchConfig struct {
 func launch(lc launchConfig) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	interrupted := make(chan struct{}) // closed once the first signal is no longer awaited
 	go func() {
+		defer close(interrupted)
 		select {
 		case <-lc.sigs:
 			cancel()
@@ -168,6 +170,8 @@ func launch(lc launchConfig) error {
 	printIntro(ctx, lc.stdout, root, n)
 
 	err = watch(ctx, lc.stdout, n)
+	cancel()
+	<-interrupted // a signal from now on is the second one
 	fmt.Fprintf(lc.stdout, "\nstopping the nodes (up to %s; Ctrl-C again kills them) ...\n", StopTimeout)
 	stopped := make(chan struct{})
 	go func() {
