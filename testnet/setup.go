@@ -151,16 +151,16 @@ func Setup(opts Options) (*Testnet, error) {
 	return tn, nil
 }
 
-// wipe empties dir, but only if it is a testnet directory (it has
-// testnet.json) or holds nothing else: -fresh -dir $HOME must not delete
-// a home. The launcher's lock file stays.
+// wipe empties dir, but only if it holds a testnet or the remains of one
+// (see checkForeign): -fresh -dir $HOME must not delete a home. The
+// launcher's lock file stays.
 func wipe(dir string) error {
-	entries, err := dirEntries(dir)
-	if err != nil || len(entries) == 0 {
+	if err := checkForeign(dir); err != nil {
 		return err
 	}
-	if _, err := os.Stat(filepath.Join(dir, configFile)); err != nil {
-		return fmt.Errorf("%s is not a testnet directory (no %s): refusing to wipe it", dir, configFile)
+	entries, err := dirEntries(dir)
+	if err != nil {
+		return err
 	}
 	for _, e := range entries {
 		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
@@ -185,7 +185,13 @@ func dirEntries(dir string) ([]fs.DirEntry, error) {
 func loadSaved(dir string) (*savedConfig, error) {
 	b, err := os.ReadFile(filepath.Join(dir, configFile))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, checkForeign(dir)
+		if err := checkForeign(dir); err != nil {
+			return nil, err
+		}
+		if entries, err := dirEntries(dir); err != nil || len(entries) > 0 {
+			return nil, fmt.Errorf("%s holds an incomplete testnet (%s missing: was its setup interrupted?): start over with -fresh", dir, configFile)
+		}
+		return nil, nil
 	}
 	if err != nil {
 		return nil, err
@@ -200,16 +206,33 @@ func loadSaved(dir string) (*savedConfig, error) {
 	return &s, nil
 }
 
-// checkForeign refuses a non-empty directory that holds no testnet.
+// checkForeign refuses a directory that is neither empty nor a testnet:
+// one with anything but the files a testnet has (a setup interrupted
+// before it wrote testnet.json leaves only some of them).
 func checkForeign(dir string) error {
 	entries, err := dirEntries(dir)
-	if err != nil || len(entries) == 0 {
+	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(filepath.Join(dir, configFile)); err != nil {
-		return fmt.Errorf("%s is not empty and holds no testnet (%s missing): remove it or choose another -dir", dir, configFile)
+	for _, e := range entries {
+		if !testnetEntry(e.Name()) {
+			return fmt.Errorf("%s holds other things than a testnet (%s): choose another -dir", dir, e.Name())
+		}
 	}
 	return nil
+}
+
+// testnetEntry reports whether name is one a testnet directory holds.
+func testnetEntry(name string) bool {
+	switch name {
+	case configFile, genesisFile, walletsDir, lockFile:
+		return true
+	}
+	if strings.Contains(name, ".tmp") { // writeFileAtomic's leftovers
+		return true
+	}
+	num, ok := strings.CutPrefix(name, "node")
+	return ok && num != "" && strings.Trim(num, "0123456789") == ""
 }
 
 func (s *savedConfig) write(dir string) error {

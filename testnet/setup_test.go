@@ -176,6 +176,34 @@ func TestSetupRefusesForeignDir(t *testing.T) {
 	}
 }
 
+func TestSetupInterrupted(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Setup(Options{Dir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	// As if the first run stopped before it wrote testnet.json.
+	if err := os.Remove(filepath.Join(dir, configFile)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Setup(Options{Dir: dir}); err == nil || !strings.Contains(err.Error(), "-fresh") {
+		t.Errorf("incomplete testnet: %v, want advice to use -fresh", err)
+	}
+	if _, err := Setup(Options{Dir: dir, Fresh: true}); err != nil {
+		t.Errorf("-fresh on an incomplete testnet: %v", err)
+	}
+}
+
+func TestTestnetEntry(t *testing.T) {
+	for name, want := range map[string]bool{
+		"testnet.json": true, "genesis.json": true, "wallets": true, "testnet.lock": true, "node1": true, "node12": true,
+		"genesis.json.tmp123": true, "node": false, "nodes": false, "node1x": false, ".bashrc": false, "Documents": false,
+	} {
+		if got := testnetEntry(name); got != want {
+			t.Errorf("testnetEntry(%q) = %v", name, got)
+		}
+	}
+}
+
 func TestLoadOrCreateKeyStable(t *testing.T) {
 	path := filepath.Join(t.TempDir(), keyFile)
 	a, err := loadOrCreateKey(path)
