@@ -159,3 +159,19 @@ func TestStartReportsEarlyExit(t *testing.T) {
 	default:
 	}
 }
+
+func TestRunRefusesBadFlags(t *testing.T) {
+	for _, args := range [][]string{{"-nodes", "0"}, {"-miners", "0"}, {"-block-time", "-1s"}, {"extra"}, {"-no-such-flag"}} {
+		var out, errOut strings.Builder
+		if code := run(args, &out, &errOut); code != 2 {
+			t.Errorf("run(%q) = %d, want 2 (stderr %q)", args, code, errOut.String())
+		}
+		if errOut.Len() == 0 {
+			t.Errorf("run(%q) said nothing", args)
+		}
+	}
+	var out, errOut strings.Builder
+	if code := run([]string{"-h"}, &out, &errOut); code != 0 || !strings.Contains(errOut.String(), "-fresh") {
+		t.Errorf("-h: %d %q", code, errOut.String())
+	}
+}
