@@ -75,23 +75,7 @@ func NewHeader(info chain.HeaderInfo, tipHeight uint64) Header {
 // the full txs (located in the block when it is on the main chain) if
 // full, else their ids.
 func NewBlock(info chain.HeaderInfo, blk *types.Block, tipHeight uint64, full bool) *Block {
-	out := &Block{Header: NewHeader(info, tipHeight), Size: blk.EncodedSize(), TxCount: len(blk.Txs)}
-	if full {
-		out.Txs = make([]*Tx, len(blk.Txs))
-		for i, tx := range blk.Txs {
-			t := NewTx(tx)
-			if info.MainChain {
-				t.setConfirmed(info.Hash, info.Header.Height, i, tipHeight)
-			}
-			out.Txs[i] = t
-		}
-		return out
-	}
-	out.TxIDs = make([]string, len(blk.Txs))
-	for i, tx := range blk.Txs {
-		out.TxIDs[i] = hashString(tx.ID())
-	}
-	return out
+	return newBlockBody(blk).result(info, tipHeight, full)
 }
 
 // NewTx returns the JSON form of tx, without status or location. The node

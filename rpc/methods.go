@@ -108,14 +108,19 @@ func (s *Server) chainGetBlock(_ context.Context, req *jrpc2.Request) (any, erro
 	if err != nil {
 		return nil, lookupError(err)
 	}
-	blk, err := s.b.Block(info.Hash)
-	if err != nil {
-		if errors.Is(err, chain.ErrNotFound) {
-			return nil, newError(CodeNotFound, ReasonNotFound, "block %s: header known, body not stored", info.Hash)
+	body := s.blocks.get(info.Hash)
+	if body == nil {
+		blk, err := s.b.Block(info.Hash)
+		if err != nil {
+			if errors.Is(err, chain.ErrNotFound) {
+				return nil, newError(CodeNotFound, ReasonNotFound, "block %s: header known, body not stored", info.Hash)
+			}
+			return nil, err
 		}
-		return nil, err
+		body = newBlockBody(blk)
+		s.blocks.put(info.Hash, body)
 	}
-	return NewBlock(info, blk, s.b.Tip().Height, full), nil
+	return body.result(info, s.b.Tip().Height, full), nil
 }
 
 func (s *Server) chainGetHeader(_ context.Context, req *jrpc2.Request) (any, error) {

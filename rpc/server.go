@@ -30,6 +30,9 @@ const (
 	DefaultMaxBodyBytes = 1 << 20
 	DefaultMaxBatch     = 100
 	DefaultTimeout      = 10 * time.Second
+	// blockCacheTxs bounds the txs of the block bodies kept for
+	// chain_getBlock (about 10 MB).
+	blockCacheTxs = 16 << 10
 	// CookieName is the admin token file's name in the datadir.
 	CookieName = "rpc.cookie"
 )
@@ -105,6 +108,7 @@ type Server struct {
 	admin    map[string]bool
 	waits    map[string]bool // methods that wait on their context; nil: all
 	tokenSum [sha256.Size]byte
+	blocks   *blockCache
 	handler  http.Handler
 
 	mu      sync.Mutex // guards the fields below
@@ -139,7 +143,8 @@ func newServer(cfg Config, b Backend, methods handler.Map) (*Server, error) {
 		}
 		cfg.Token = hex.EncodeToString(k[:])
 	}
-	s := &Server{cfg: cfg, b: b, log: cfg.Logger, tokenSum: sha256.Sum256([]byte(cfg.Token))}
+	s := &Server{cfg: cfg, b: b, log: cfg.Logger, tokenSum: sha256.Sum256([]byte(cfg.Token)),
+		blocks: newBlockCache(blockCacheTxs)}
 	if methods != nil {
 		s.methods, s.admin = methods, map[string]bool{}
 	} else {
