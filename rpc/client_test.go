@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/cairn-ledger/cairn/chain/chaintest"
@@ -169,5 +170,27 @@ func TestClientContext(t *testing.T) {
 	_, err := NewClient(ts.URL).Head(ctx)
 	if !errors.Is(err, context.Canceled) || errors.Is(err, ErrUnreachable) {
 		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}
+
+// TestClientKeepAlive checks that sequential calls reuse one connection.
+func TestClientKeepAlive(t *testing.T) {
+	var conns atomic.Int32
+	ts := httptest.NewUnstartedServer(newTestServer(t, newTestBackend(t)).Handler())
+	ts.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	ts.Start()
+	defer ts.Close()
+	c := NewClient(ts.URL)
+	for range 20 {
+		if _, err := c.Head(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("20 calls opened %d connections, want 1", n)
 	}
 }
