@@ -216,6 +216,10 @@ func goldenFiles(b *testBackend) []goldenFile {
 			{comment: "A notification (or a batch of them) gets no response: HTTP 204, empty body.",
 				body: `{"jsonrpc":"2.0","method":"chain_getHead"}`},
 			{comment: "String ids are echoed as sent.", body: `{"jsonrpc":"2.0","id":"a-1","method":"txpool_status"}`},
+			{comment: "An id of null is still a request, answered with id null; only a missing id makes a notification.",
+				body: `{"jsonrpc":"2.0","id":null,"method":"txpool_status"}`},
+			{comment: "Admin calls in a batch each need the token; the read calls beside them do not.",
+				body: `[` + req(1, "miner_stop", "") + `,` + req(2, "miner_status", "") + `]`},
 		}},
 	}
 }

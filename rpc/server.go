@@ -369,6 +369,7 @@ func (s *Server) exchange(ctx context.Context, body []byte, auth string, out *by
 			Message: fmt.Sprintf("invalid request: batch of %d requests exceeds the limit of %d", len(reqs), s.cfg.MaxBatch)})
 		return
 	}
+	markNullIDs(body, reqs)
 	st := callState{auth: auth, deadline: deadline}
 	if batch {
 		out.WriteByte('[')
@@ -389,6 +390,34 @@ func (s *Server) exchange(ctx context.Context, body []byte, auth string, out *by
 			return
 		}
 		out.WriteByte(']')
+	}
+}
+
+// markNullIDs gives the id null to the requests that have "id": null.
+// jrpc2 takes them for notifications, but a notification is a request
+// without an id member; one with a null id gets a response (with id null).
+// Only messages with an apparent notification are parsed again.
+func markNullIDs(body []byte, reqs []*jrpc2.ParsedRequest) {
+	var idx []int
+	for i, p := range reqs {
+		if p.ID == "" && p.Error == nil && p.Method != "" {
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) == 0 {
+		return
+	}
+	items := []json.RawMessage{body}
+	if reqs[0].Batch && json.Unmarshal(body, &items) != nil {
+		return
+	}
+	for _, i := range idx {
+		var obj map[string]json.RawMessage
+		if i < len(items) && json.Unmarshal(items[i], &obj) == nil {
+			if _, ok := obj["id"]; ok {
+				reqs[i].ID = "null"
+			}
+		}
 	}
 }
 

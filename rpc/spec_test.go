@@ -106,6 +106,10 @@ func TestSpecExamples(t *testing.T) {
 			`{"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": null}`},
 		{"not an object", `"hello"`,
 			`{"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": null}`},
+		{"null id is a request, not a notification", `{"jsonrpc": "2.0", "method": "sum", "params": [1,2], "id": null}`,
+			`{"jsonrpc": "2.0", "result": 3, "id": null}`},
+		{"null id in a batch", `[{"jsonrpc": "2.0", "method": "sum", "params": [1]}, {"jsonrpc": "2.0", "method": "sum", "params": [2], "id": null}]`,
+			`[{"jsonrpc": "2.0", "result": 2, "id": null}]`},
 		{"empty body", ``,
 			`{"jsonrpc": "2.0", "error": {"code": -32700, "message": "Parse error"}, "id": null}`},
 	}
