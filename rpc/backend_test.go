@@ -20,7 +20,8 @@ import (
 //	             \-> s2                         side branch (stored)
 //	                                 b4 -> h5   header only (no body)
 //
-// The pool holds carol's nonce-0 tx (pending) and her nonce-2 tx (queued).
+// The pool holds carol's next tx (pending, with a memo) and the one after
+// it (queued: a nonce gap).
 type testBackend struct {
 	g    *chaintest.Builder
 	c    *chain.Chain
@@ -83,7 +84,9 @@ func newTestBackend(t testing.TB) *testBackend {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.pendingTx = g.Tx("carol", dave, 7_00000000, 1500, acc.Nonce)
+	b.pendingTx = &types.Tx{Version: types.TxVersion, To: dave, Amount: 7_00000000, Fee: 1500, Nonce: acc.Nonce,
+		Memo: []byte("thanks for the coffee")}
+	chaintest.Key("carol").Sign(b.pendingTx, g.Params.GenesisHash())
 	b.queuedTx = g.Tx("carol", dave, 8_00000000, 1500, acc.Nonce+2)
 	for _, tx := range []*types.Tx{b.pendingTx, b.queuedTx} {
 		if _, err := pool.Add(tx); err != nil {
