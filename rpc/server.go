@@ -55,7 +55,8 @@ type Config struct {
 	Timeout time.Duration
 	// Version is the node's version string, for logs.
 	Version string
-	// Logger receives start, stop and failure lines; default discards.
+	// Logger receives start, stop and failure lines, and one debug line
+	// per call; default discards.
 	Logger *slog.Logger
 }
 
@@ -507,6 +508,9 @@ func (s *Server) call(ctx context.Context, p *jrpc2.ParsedRequest, st *callState
 		cancel()
 	default:
 		res, err = s.run(ctx, h, p)
+	}
+	if s.log.Enabled(ctx, slog.LevelDebug) {
+		s.log.Debug("rpc call", "method", p.Method, "id", p.ID, "err", err)
 	}
 	if notify {
 		return false
