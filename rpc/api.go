@@ -78,7 +78,7 @@ type Tx struct {
 	Status        string `json:"status,omitempty"`
 	BlockHash     string `json:"blockHash,omitempty"`
 	Height        uint64 `json:"height,omitempty"`
-	Index         int    `json:"index,omitempty"`
+	Index         int    `json:"index,omitempty"` // written even when 0 if confirmed (Tx.MarshalJSON)
 	Confirmations uint64 `json:"confirmations,omitempty"`
 	Raw           string `json:"raw,omitempty"` // hex of the encoding, chain_getTransaction only
 }
