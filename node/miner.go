@@ -205,7 +205,6 @@ func (m *Miner) search(ctx context.Context, blk *types.Block, threads int, refre
 		return nil
 	}
 	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	result := make(chan types.Header, threads)
 	var wg sync.WaitGroup
 	span := ^uint64(0) / uint64(threads)
@@ -220,7 +219,7 @@ func (m *Miner) search(ctx context.Context, blk *types.Block, threads int, refre
 			}
 		})
 	}
-	defer wg.Wait()
+	defer func() { cancel(); wg.Wait() }() // stop the workers, then wait for them
 	select {
 	case h := <-result:
 		out := &types.Block{Header: h, Txs: blk.Txs}

@@ -208,3 +208,28 @@ func BenchmarkBareHeaderHash(b *testing.B) {
 }
 
 var sink types.Hash
+
+// A refresh or a tip change abandons the search at once, with the workers
+// stopped: a search on a stale template must not run on until it wins.
+func TestSearchStopsOnRefreshAndTip(t *testing.T) {
+	n := testNode(t, Config{})
+	blk, err := n.chain.NewBlockTemplate(nil, chaintest.Key("miner").Address(), time.Now().UnixMilli())
+	if err != nil {
+		t.Fatal(err)
+	}
+	blk.Header.Bits = 0x1d00ffff // about 2^32 hashes: not found during this test
+	m := n.Miner()
+	refresh := make(chan time.Time, 1)
+	refresh <- time.Now()
+	t0 := time.Now()
+	if got := m.search(context.Background(), blk, 2, refresh); got != nil {
+		t.Fatal("found a block at 2^32 difficulty")
+	}
+	m.tipChanged()
+	if got := m.search(context.Background(), blk, 2, nil); got != nil {
+		t.Fatal("found a block at 2^32 difficulty")
+	}
+	if d := time.Since(t0); d > 2*time.Second {
+		t.Fatalf("search took %v to give up on a stale template", d)
+	}
+}
