@@ -34,7 +34,7 @@ func (b *blockBody) result(info chain.HeaderInfo, tipHeight uint64, full bool) *
 		for i := range b.txs {
 			txs[i] = b.txs[i]
 			if info.MainChain {
-				txs[i].setConfirmed(info.Hash, info.Header.Height, i, tipHeight)
+				txs[i].setConfirmed(out.Hash, info.Header.Height, i, tipHeight)
 			}
 			out.Txs[i] = &txs[i]
 		}

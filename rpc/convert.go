@@ -96,9 +96,11 @@ func NewTx(tx *types.Tx) *Tx {
 	}
 }
 
-func (t *Tx) setConfirmed(block types.Hash, height uint64, index int, tipHeight uint64) {
+// setConfirmed locates the tx in the main-chain block with hash (hex)
+// block.
+func (t *Tx) setConfirmed(block string, height uint64, index int, tipHeight uint64) {
 	t.Status = StatusConfirmed
-	t.BlockHash = hashString(block)
+	t.BlockHash = block
 	t.Height = height
 	t.Index = index
 	t.Confirmations = confirmations(height, tipHeight)

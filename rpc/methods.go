@@ -153,7 +153,7 @@ func (s *Server) chainGetTransaction(_ context.Context, req *jrpc2.Request) (any
 		}
 		tx := blk.Txs[loc.Index]
 		t := NewTx(tx)
-		t.setConfirmed(loc.Block, loc.Height, loc.Index, s.b.Tip().Height)
+		t.setConfirmed(hashString(loc.Block), loc.Height, loc.Index, s.b.Tip().Height)
 		t.Raw = hex.EncodeToString(tx.Encode())
 		return t, nil
 	case !errors.Is(err, chain.ErrNotFound):
