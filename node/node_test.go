@@ -194,3 +194,48 @@ func TestRestartKeepsChain(t *testing.T) {
 func poolCfg(maxTxs int) txpool.Config { return txpool.Config{MaxTxs: maxTxs} }
 
 func p2pCfg(bootnode string) p2p.Config { return p2p.Config{Bootnodes: []string{bootnode}} }
+
+// Admin calls with bad arguments are -32602 with the reason; calls the
+// node cannot carry out are -32003.
+func TestAdminErrorCodes(t *testing.T) {
+	cfg := Config{Params: chaintest.Params(), RPC: RPCConfig{Addr: "127.0.0.1:0"}}
+	cfg.P2P.ListenAddrs = []string{"/ip4/127.0.0.1/tcp/0"}
+	cfg.P2P.NoDHT = true
+	n, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer n.Stop()
+	c := rpc.NewClient(n.RPCURL(), rpc.WithToken(n.RPCToken()))
+	ctx := context.Background()
+	code := func(err error) int {
+		var e *rpc.Error
+		if !errors.As(err, &e) {
+			t.Fatalf("error %v is not an *rpc.Error", err)
+		}
+		return e.Code
+	}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want int
+	}{
+		{"ban bad id", c.Ban(ctx, "not-a-peer"), rpc.CodeInvalidParams},
+		{"unban bad id", c.Unban(ctx, "12D3"), rpc.CodeInvalidParams},
+		{"connect bad multiaddr", c.Connect(ctx, "/ip4/1.2.3.4/tcp/1"), rpc.CodeInvalidParams},
+		{"connect unreachable", c.Connect(ctx, "/ip4/127.0.0.1/tcp/1/p2p/12D3KooWFoQzk8WUMfeSgZje8YMSsVSBADPe52wDTVRz8ZpZGxMa"), rpc.CodeUnavailable},
+		{"miner without address", func() error { _, err := c.MinerStart(ctx, rpc.MinerStartParams{}); return err }(), rpc.CodeInvalidParams},
+		{"miner bad address", func() error { _, err := c.MinerStart(ctx, rpc.MinerStartParams{Address: "cairn1xyz"}); return err }(), rpc.CodeInvalidParams},
+	} {
+		if tc.err == nil {
+			t.Errorf("%s: accepted", tc.name)
+			continue
+		}
+		if got := code(tc.err); got != tc.want {
+			t.Errorf("%s: code %d (%v), want %d", tc.name, got, tc.err, tc.want)
+		}
+	}
+}

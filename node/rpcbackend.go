@@ -2,11 +2,11 @@ package node
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/multiformats/go-multiaddr"
 
 	"github.com/cairn-ledger/cairn/chain"
 	"github.com/cairn-ledger/cairn/chain/types"
@@ -120,13 +120,23 @@ func (b *rpcBackend) Peers() []rpc.Peer {
 	return out
 }
 
-var errNoNetwork = errors.New("the node runs without a network")
+var errNoNetwork = fmt.Errorf("%w: the node runs without a network", rpc.ErrUnavailable)
 
 func (b *rpcBackend) Connect(ctx context.Context, addr string) error {
 	if b.net == nil {
 		return errNoNetwork
 	}
-	return b.net.Connect(ctx, addr)
+	ma, err := multiaddr.NewMultiaddr(addr)
+	if err == nil {
+		_, err = peer.AddrInfoFromP2pAddr(ma)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: multiaddr %q (want one ending in /p2p/<peer id>): %v", rpc.ErrInvalidArgument, addr, err)
+	}
+	if err := b.net.Connect(ctx, addr); err != nil {
+		return fmt.Errorf("%w: %v", rpc.ErrUnavailable, err)
+	}
+	return nil
 }
 
 // banDuration is how long net_ban refuses a peer.
@@ -156,7 +166,7 @@ func (b *rpcBackend) peerID(id string) (peer.ID, error) {
 	}
 	p, err := peer.Decode(id)
 	if err != nil {
-		return "", fmt.Errorf("invalid peer id %q: %w", id, err)
+		return "", fmt.Errorf("%w: peer id %q: %v", rpc.ErrInvalidArgument, id, err)
 	}
 	return p, nil
 }
@@ -177,12 +187,12 @@ func (b *rpcBackend) MinerStart(p rpc.MinerStartParams) (rpc.MinerStatus, error)
 	if p.Address != "" {
 		a, err := types.ParseAddress(p.Address)
 		if err != nil {
-			return rpc.MinerStatus{}, fmt.Errorf("address: %w", err)
+			return rpc.MinerStatus{}, fmt.Errorf("%w: address %q: %v", rpc.ErrInvalidArgument, p.Address, err)
 		}
 		addr = a
 	}
 	if err := b.miner.Start(p.Threads, addr); err != nil {
-		return rpc.MinerStatus{}, err
+		return rpc.MinerStatus{}, fmt.Errorf("%w: %v", rpc.ErrInvalidArgument, err) // threads or address
 	}
 	return b.MinerStatus(), nil
 }
