@@ -136,8 +136,8 @@ func (m *Miner) hashRate(total uint64, running bool) float64 {
 		m.rate = float64(total-m.rateCount) / dt.Seconds()
 		m.rateAt, m.rateCount = now, total
 	}
-	if !running && total == m.rateCount {
-		m.rate = 0
+	if !running {
+		return 0
 	}
 	return m.rate
 }
@@ -285,7 +285,7 @@ func (w *worker) setMidstate() {
 
 // batch is how many nonces a worker tries between looking at ctx and the
 // clock.
-const batch = 1 << 14
+const batch = 1 << 12
 
 // run searches until it finds a header whose hash is at most the target
 // (true) or ctx ends (false). The time is kept current, never below

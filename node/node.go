@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -65,6 +66,10 @@ func New(cfg Config) (*Node, error) {
 			return nil, fmt.Errorf("datadir: %w", err)
 		}
 		c, err = chain.Open(filepath.Join(cfg.DataDir, "chain"), ccfg)
+	}
+	if errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK) {
+		// goleveldb's file lock: another process has this datadir open.
+		return nil, fmt.Errorf("datadir %s is in use by another cairnd (its chain database is locked)", cfg.DataDir)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open chain: %w", err)
@@ -149,7 +154,6 @@ func (n *Node) Start(ctx context.Context) error {
 			return fail(fmt.Errorf("start rpc: %w", err))
 		}
 		undo = append(undo, func() { n.closeRPC() })
-		n.log.Info("rpc listening", "url", n.rpc.URL())
 	}
 	if n.cfg.MetricsAddr != "" {
 		if err := n.metrics.serve(n.cfg.MetricsAddr); err != nil {

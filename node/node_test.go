@@ -239,3 +239,13 @@ func TestAdminErrorCodes(t *testing.T) {
 		}
 	}
 }
+
+// A datadir held by a running node is refused with a message that says so.
+func TestDataDirInUse(t *testing.T) {
+	dir := t.TempDir()
+	n := testNode(t, Config{DataDir: dir})
+	_, err := New(Config{Params: n.cfg.Params, DataDir: dir, NoNetwork: true})
+	if err == nil || !strings.Contains(err.Error(), "in use by another cairnd") {
+		t.Fatalf("second node on the datadir: %v", err)
+	}
+}
