@@ -677,3 +677,37 @@ func raceEnabled() bool {
 	}
 	return false
 }
+
+// A second network on a port another one listens on fails to start
+// rather than sharing the port (no SO_REUSEPORT), for TCP and QUIC.
+func TestStartPortInUse(t *testing.T) {
+	g := chaintest.New(t)
+	for _, proto := range []string{"tcp", "udp"} {
+		suffix := ""
+		if proto == "udp" {
+			suffix = "/quic-v1"
+		}
+		first, err := New(Config{ListenAddrs: []string{"/ip4/127.0.0.1/" + proto + "/0" + suffix}, NoDHT: true}, newBackend(t, g, txpool.Config{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := first.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		var taken string
+		for _, a := range first.Addrs() {
+			if strings.Contains(a, "/"+proto+"/") {
+				taken = a[:strings.Index(a, "/p2p/")]
+			}
+		}
+		second, err := New(Config{ListenAddrs: []string{taken}, NoDHT: true}, newBackend(t, g, txpool.Config{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := second.Start(context.Background()); err == nil {
+			t.Errorf("%s: second network started on %s, which the first holds", proto, taken)
+			second.Stop()
+		}
+		first.Stop()
+	}
+}
