@@ -243,6 +243,7 @@ func (n *Network) checkBlock(from peer.ID, data []byte) pubsub.ValidationResult 
 	}
 	switch res.Status {
 	case chain.StatusConnected, chain.StatusSideChain:
+		n.sync.noteHeight(from, blk.Header.Height) // the relayer validated it, so it has it
 		return pubsub.ValidationAccept
 	case chain.StatusOrphan:
 		n.log.Debug("gossiped block has unknown parent", "hash", hash, "parent", blk.Header.Parent, "peer", from)

@@ -381,3 +381,23 @@ func TestOversizedMessageRefused(t *testing.T) {
 		t.Fatal("a's chain changed beyond the valid block")
 	}
 }
+
+// A peer that relays a valid block is known to have its height, so
+// net_peers does not show the height of its last status message forever.
+func TestRelayedBlockRaisesPeerHeight(t *testing.T) {
+	g := chaintest.New(t)
+	g.Chain("a", "genesis", 2)
+	n := unstarted(t, newBackend(t, g, txpool.Config{}))
+	p := peer.ID("relayer")
+	n.sync.mu.Lock()
+	n.sync.peerLocked(p).hasStatus = true
+	n.sync.mu.Unlock()
+	for i, name := range []string{"a1", "a2"} {
+		if got := n.checkBlock(p, g.Get(name).Encode()); got != pubsub.ValidationAccept {
+			t.Fatalf("%s: verdict %s", name, verdictNames[got])
+		}
+		if h, ok := n.sync.peerHeight(p); !ok || h != uint64(i+1) {
+			t.Fatalf("after %s: peer height %d, %v; want %d", name, h, ok, i+1)
+		}
+	}
+}

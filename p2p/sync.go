@@ -878,6 +878,15 @@ func (s *syncer) headersFrom(ctx context.Context, p peer.ID, claimed *big.Int, p
 	}
 }
 
+// noteHeight records that p has the block at height h (it relayed it).
+func (s *syncer) noteHeight(p peer.ID, h uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sp := s.peers[p]; sp != nil && sp.hasStatus {
+		sp.height = max(sp.height, h)
+	}
+}
+
 // peerHeight returns the best height p is known to have bodies for.
 func (s *syncer) peerHeight(p peer.ID) (uint64, bool) {
 	s.mu.Lock()
