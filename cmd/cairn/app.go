@@ -46,7 +46,8 @@ func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(form
 // run builds the app, runs it with args and reports a failure as one line
 // on stderr. It returns the exit status.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, stdin io.Reader) int {
-	err := newApp(stdout, stderr, stdin).RunContext(ctx, args)
+	app := newApp(stdout, stderr, stdin)
+	err := app.RunContext(ctx, intersperse(app, args))
 	if err == nil {
 		return 0
 	}
