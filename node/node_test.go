@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/syndtr/goleveldb/leveldb"
+
+	"github.com/cairn-ledger/cairn/chain"
 	"github.com/cairn-ledger/cairn/chain/chaintest"
 	"github.com/cairn-ledger/cairn/p2p"
 	"github.com/cairn-ledger/cairn/rpc"
@@ -247,5 +250,34 @@ func TestDataDirInUse(t *testing.T) {
 	_, err := New(Config{Params: n.cfg.Params, DataDir: dir, NoNetwork: true})
 	if err == nil || !strings.Contains(err.Error(), "in use by another cairnd") {
 		t.Fatalf("second node on the datadir: %v", err)
+	}
+}
+
+// The start-up check: a stored state that does not commit to the tip's
+// stateRoot stops the node from starting, with the reason.
+func TestStartRefusesStateNotMatchingTip(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Config{Params: chaintest.Params(), DataDir: dir, NoNetwork: true,
+		Miner: MinerConfig{Enabled: true, Address: chaintest.Key("miner").Address()}}
+	n := testNode(t, cfg)
+	waitFor(t, 20*time.Second, "3 blocks", func() bool { return n.Chain().Tip().Height >= 3 })
+	n.Stop()
+	db, err := leveldb.OpenFile(filepath.Join(dir, "chain"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lt, err := db.Get([]byte("mlthash"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lt[0] ^= 1
+	if err := db.Put([]byte("mlthash"), lt, nil); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	cfg.Miner.Enabled = false
+	_, err = New(cfg)
+	if !errors.Is(err, chain.ErrCorrupt) || !strings.Contains(err.Error(), "stateRoot") {
+		t.Fatalf("New on a state that does not match the tip: %v", err)
 	}
 }
