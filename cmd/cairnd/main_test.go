@@ -309,3 +309,51 @@ func TestVersion(t *testing.T) {
 		t.Fatalf("cairnd version: %q, %v", out, err)
 	}
 }
+
+// Every flag can come from a CAIRN_ environment variable; a flag given on
+// the command line wins.
+func TestDaemonFlagsFromEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	genesis := writeGenesis(t, dir)
+	port := freePort(t)
+	cmd := exec.Command(binary)
+	cmd.Env = append(os.Environ(),
+		"CAIRN_DATADIR="+filepath.Join(dir, "envnode"), "CAIRN_GENESIS="+genesis,
+		"CAIRN_RPC_ADDR=127.0.0.1:"+strconv.Itoa(port), "CAIRN_P2P_LISTEN=/ip4/127.0.0.1/tcp/0",
+		"CAIRN_P2P_NODHT=true", "CAIRN_MINE=true", "CAIRN_MINER_ADDRESS="+chaintest.Key("miner").Address().String(),
+		"CAIRN_MINER_THREADS=2", "CAIRN_LOG_FORMAT=json")
+	d := &daemon{cmd: cmd, log: new(bytes.Buffer), url: "http://127.0.0.1:" + strconv.Itoa(port), exited: make(chan error, 1)}
+	cmd.Stdout, cmd.Stderr = d.log, d.log
+	d.started = time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { d.exited <- cmd.Wait() }()
+	defer func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			<-d.exited
+		}
+	}()
+	d.waitReady(t, 5*time.Second)
+	st, err := rpc.NewClient(d.url).MinerStatus(context.Background())
+	if err != nil || !st.Running || st.Threads != 2 {
+		t.Fatalf("miner_status %+v, %v", st, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "envnode", "rpc.cookie")); err != nil {
+		t.Fatalf("CAIRN_DATADIR not used: %v", err)
+	}
+	if _, err := d.signal(t, syscall.SIGTERM, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(strings.TrimSpace(d.log.String()), "{") {
+		t.Fatalf("CAIRN_LOG_FORMAT=json not used: %.200s", d.log)
+	}
+	// The command line wins over the environment.
+	cmd2 := exec.Command(binary, "--log.level", "loud")
+	cmd2.Env = append(os.Environ(), "CAIRN_LOG_LEVEL=debug")
+	out, err := cmd2.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), `--log.level "loud"`) {
+		t.Fatalf("flag over env: %v, %s", err, out)
+	}
+}
