@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -45,6 +46,11 @@ type Harness struct {
 	cancel context.CancelFunc
 	Nodes  []*Node
 	logs   *testLog
+	// base holds the nodes' datadirs. It is removed by close, after the
+	// nodes stop: a t.TempDir made by AddNode would be removed before the
+	// harness's own cleanup (cleanups run last-registered first), under
+	// the feet of nodes still running.
+	base string
 }
 
 // Node is one node of a Harness.
@@ -64,9 +70,13 @@ func New(t testing.TB, n int, opts Options) *Harness {
 	if opts.Params == nil {
 		opts.Params = chaintest.Params()
 	}
+	base, err := os.MkdirTemp("", "nodetest-")
+	if err != nil {
+		t.Fatalf("nodetest: %v", err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &Harness{t: t, opts: opts, Params: opts.Params, mn: mocknet.New(), ctx: ctx, cancel: cancel,
-		logs: &testLog{t: t}}
+		logs: &testLog{t: t}, base: base}
 	t.Cleanup(h.close)
 	for i := 0; i < n; i++ {
 		h.AddNode()
@@ -77,7 +87,11 @@ func New(t testing.TB, n int, opts Options) *Harness {
 // AddNode starts one more node, linked and connected to every running one.
 func (h *Harness) AddNode() *Node {
 	h.t.Helper()
-	nd := &Node{Name: fmt.Sprintf("n%d", len(h.Nodes)), dir: h.t.TempDir()}
+	dir, err := os.MkdirTemp(h.base, fmt.Sprintf("n%d-", len(h.Nodes)))
+	if err != nil {
+		h.t.Fatalf("nodetest: datadir: %v", err)
+	}
+	nd := &Node{Name: fmt.Sprintf("n%d", len(h.Nodes)), dir: dir}
 	nd.Miner = chaintest.Key("miner-" + nd.Name).Address()
 	h.Nodes = append(h.Nodes, nd)
 	h.start(nd)
@@ -353,6 +367,7 @@ func (h *Harness) close() {
 	h.cancel()
 	_ = h.mn.Close()
 	h.logs.close()
+	os.RemoveAll(h.base)
 }
 
 // testLog sends each node's log lines to t.Log, prefixed with its name,
