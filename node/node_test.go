@@ -95,18 +95,8 @@ func TestStartRollsBack(t *testing.T) {
 // bounded and idempotent, and a second Start is refused.
 func TestNodeServesRPCAndMetrics(t *testing.T) {
 	dir := t.TempDir()
-	cfg := Config{Params: chaintest.Params(), DataDir: dir, RPC: RPCConfig{Addr: "127.0.0.1:0"},
-		MetricsAddr: "127.0.0.1:0", Version: "test-1"}
-	cfg.P2P.ListenAddrs = []string{"/ip4/127.0.0.1/tcp/0"}
-	cfg.P2P.NoDHT = true
-	n, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer n.Stop()
+	cfg := Config{DataDir: dir, MetricsAddr: "127.0.0.1:0", Version: "test-1"}
+	n := loopbackNode(t, &cfg)
 	if err := n.Start(context.Background()); err == nil {
 		t.Fatal("second Start accepted")
 	}
@@ -169,6 +159,26 @@ func TestNodeServesRPCAndMetrics(t *testing.T) {
 	}
 }
 
+// loopbackNode starts a node of cfg with RPC and p2p on free loopback
+// ports (no DHT), stopped at the end of the test; cfg gets the defaults it
+// was started with.
+func loopbackNode(t *testing.T, cfg *Config) *Node {
+	t.Helper()
+	cfg.Params = chaintest.Params()
+	cfg.RPC.Addr = "127.0.0.1:0"
+	cfg.P2P.ListenAddrs = []string{"/ip4/127.0.0.1/tcp/0"}
+	cfg.P2P.NoDHT = true
+	n, err := New(*cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Stop() })
+	return n
+}
+
 // Restarting on the same datadir keeps the chain.
 func TestRestartKeepsChain(t *testing.T) {
 	dir := t.TempDir()
@@ -201,17 +211,7 @@ func p2pCfg(bootnode string) p2p.Config { return p2p.Config{Bootnodes: []string{
 // Admin calls with bad arguments are -32602 with the reason; calls the
 // node cannot carry out are -32003.
 func TestAdminErrorCodes(t *testing.T) {
-	cfg := Config{Params: chaintest.Params(), RPC: RPCConfig{Addr: "127.0.0.1:0"}}
-	cfg.P2P.ListenAddrs = []string{"/ip4/127.0.0.1/tcp/0"}
-	cfg.P2P.NoDHT = true
-	n, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer n.Stop()
+	n := loopbackNode(t, &Config{})
 	c := rpc.NewClient(n.RPCURL(), rpc.WithToken(n.RPCToken()))
 	ctx := context.Background()
 	code := func(err error) int {
