@@ -78,6 +78,11 @@ func intersperse(app *cli.App, args []string) []string {
 	out = append(out, globals...)
 	out = append(out, path...)
 	out = append(out, local...)
+	// A negative number among the arguments would be read as a flag: end
+	// the flags before them so that the command refuses it by its meaning.
+	if len(rest) > 0 && rest[0] != "--" && slices.ContainsFunc(rest, func(a string) bool { return isFlag(a) && isNumber(a) }) {
+		out = append(out, "--")
+	}
 	return append(out, rest...)
 }
 

@@ -20,7 +20,8 @@ func TestIntersperse(t *testing.T) {
 		{"cairn wallet list --home h", "cairn --home h wallet list"},
 		{"cairn miner start --threads 2 --datadir d", "cairn --datadir d miner start --threads 2"},
 		{"cairn --rpc u tx abc --json", "cairn --rpc u tx --json abc"},
-		{"cairn block -1", "cairn block -1"},                         // a number is an argument
+		{"cairn block -1", "cairn block -- -1"}, // a number is an argument
+		{"cairn block -1 --txs", "cairn block --txs -- -1"},
 		{"cairn block 5 --frobnicate", "cairn block --frobnicate 5"}, // unknown: cli refuses it by name
 		{"cairn block -- --txs", "cairn block -- --txs"},
 		{"cairn balance bob --help", "cairn balance --help bob"},
