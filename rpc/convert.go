@@ -26,8 +26,6 @@ func hexString(b []byte) string {
 	return string(buf[:2*len(b)])
 }
 
-func hashString(h types.Hash) string { return hexString(h[:]) }
-
 func workString(w *big.Int) string {
 	if w == nil {
 		return "0"
@@ -52,13 +50,13 @@ func confirmations(h, tipHeight uint64) uint64 {
 func NewHeader(info chain.HeaderInfo, tipHeight uint64) Header {
 	h := &info.Header
 	out := Header{
-		Hash:      hashString(info.Hash),
+		Hash:      info.Hash.String(),
 		Version:   h.Version,
 		Height:    h.Height,
-		Parent:    hashString(h.Parent),
-		TxRoot:    hashString(h.TxRoot),
-		StateRoot: hashString(h.StateRoot),
-		Miner:     addressString(h.Miner),
+		Parent:    h.Parent.String(),
+		TxRoot:    h.TxRoot.String(),
+		StateRoot: h.StateRoot.String(),
+		Miner:     h.Miner.String(),
 		Time:      h.Time,
 		Bits:      bitsString(h.Bits),
 		Nonce:     strconv.FormatUint(h.Nonce, 10),
@@ -82,11 +80,11 @@ func NewBlock(info chain.HeaderInfo, blk *types.Block, tipHeight uint64, full bo
 // uses it to fill PoolContent.
 func NewTx(tx *types.Tx) *Tx {
 	return &Tx{
-		ID:      hashString(tx.ID()),
+		ID:      tx.ID().String(),
 		Version: tx.Version,
-		From:    addressString(tx.Sender()),
+		From:    tx.Sender().String(),
 		PubKey:  hexString(tx.From[:]),
-		To:      addressString(tx.To),
+		To:      tx.To.String(),
 		Amount:  strconv.FormatUint(tx.Amount, 10),
 		Fee:     strconv.FormatUint(tx.Fee, 10),
 		Nonce:   tx.Nonce,

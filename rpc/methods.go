@@ -76,12 +76,12 @@ func (s *Server) chainGetHead(_ context.Context, req *jrpc2.Request) (any, error
 	}
 	tip := s.b.Tip()
 	return &Head{
-		Hash:      hashString(tip.Hash),
+		Hash:      tip.Hash.String(),
 		Height:    tip.Height,
 		Work:      workString(tip.Work),
 		Time:      tip.Header.Time,
 		Bits:      bitsString(tip.Header.Bits),
-		StateRoot: hashString(tip.Header.StateRoot),
+		StateRoot: tip.Header.StateRoot.String(),
 	}, nil
 }
 
@@ -153,7 +153,7 @@ func (s *Server) chainGetTransaction(_ context.Context, req *jrpc2.Request) (any
 		}
 		tx := blk.Txs[loc.Index]
 		t := NewTx(tx)
-		t.setConfirmed(hashString(loc.Block), loc.Height, loc.Index, s.b.Tip().Height)
+		t.setConfirmed(loc.Block.String(), loc.Height, loc.Index, s.b.Tip().Height)
 		t.Raw = hex.EncodeToString(tx.Encode())
 		return t, nil
 	case !errors.Is(err, chain.ErrNotFound):
@@ -178,7 +178,7 @@ func (s *Server) stateGetAccount(_ context.Context, req *jrpc2.Request) (any, er
 		return nil, err
 	}
 	return &Account{
-		Address:      addressString(addr),
+		Address:      addr.String(),
 		Balance:      strconv.FormatUint(acc.Balance, 10),
 		Nonce:        acc.Nonce,
 		PendingNonce: s.b.NextNonce(addr),

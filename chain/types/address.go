@@ -37,15 +37,6 @@ func (pk PubKey) Address() Address {
 	return a
 }
 
-// String returns the bech32 text form of a, e.g. "cairn1…".
-func (a Address) String() string {
-	s, err := bech32.EncodeFromBase256(AddressHRP, a[:])
-	if err != nil { // unreachable: 20 bytes always convert
-		panic(err)
-	}
-	return s
-}
-
 // IsZero reports whether a is the all-zero address.
 func (a Address) IsZero() bool { return a == Address{} }
 

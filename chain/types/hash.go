@@ -29,7 +29,11 @@ func SumConcat(parts ...[]byte) Hash {
 }
 
 // String returns the lower-case hex form of h.
-func (h Hash) String() string { return hex.EncodeToString(h[:]) }
+func (h Hash) String() string {
+	var buf [2 * HashSize]byte // one allocation, for the string
+	hex.Encode(buf[:], h[:])
+	return string(buf[:])
+}
 
 // IsZero reports whether h is all zero bytes.
 func (h Hash) IsZero() bool { return h == Hash{} }

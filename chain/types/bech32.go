@@ -1,16 +1,15 @@
-package rpc
+package types
 
-import "github.com/cairn-ledger/cairn/chain/types"
-
-// addressString is types.Address.String without allocations beyond the
-// result: the generic bech32 encoder took a quarter of chain_getBlock's
-// time with full txs (three addresses per tx). It writes the BIP-173
-// encoding of the 20 bytes under types.AddressHRP; TestAddressString
-// checks it against types.Address.String.
-func addressString(a types.Address) string {
+// String returns the bech32 text form of a, e.g. "cairn1…": the BIP-173
+// encoding of the 20 bytes under AddressHRP, with no allocation beyond
+// the result. The generic encoder of btcutil/bech32 (which ParseAddress
+// still uses to decode) allocated at every step and took a quarter of
+// the RPC's chain_getBlock time with full txs (three addresses per tx);
+// TestAddressString checks this one against it.
+func (a Address) String() string {
 	const charset = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
-	const hrp = types.AddressHRP
-	const dataLen = (types.AddressSize*8 + 4) / 5 // 32 five-bit groups
+	const hrp = AddressHRP
+	const dataLen = (AddressSize*8 + 4) / 5 // 32 five-bit groups
 	var data [dataLen + 6]byte
 
 	// 8-bit to 5-bit groups, padded with zero bits.
