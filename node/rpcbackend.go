@@ -2,14 +2,15 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/multiformats/go-multiaddr"
 
 	"github.com/cairn-ledger/cairn/chain"
 	"github.com/cairn-ledger/cairn/chain/types"
+	"github.com/cairn-ledger/cairn/p2p"
 	"github.com/cairn-ledger/cairn/rpc"
 )
 
@@ -126,17 +127,15 @@ func (b *rpcBackend) Connect(ctx context.Context, addr string) error {
 	if b.net == nil {
 		return errNoNetwork
 	}
-	ma, err := multiaddr.NewMultiaddr(addr)
-	if err == nil {
-		_, err = peer.AddrInfoFromP2pAddr(ma)
-	}
-	if err != nil {
-		return fmt.Errorf("%w: multiaddr %q (want one ending in /p2p/<peer id>): %v", rpc.ErrInvalidArgument, addr, err)
-	}
-	if err := b.net.Connect(ctx, addr); err != nil {
+	err := b.net.Connect(ctx, addr)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, p2p.ErrBadPeerAddr):
+		return fmt.Errorf("%w: %v", rpc.ErrInvalidArgument, err)
+	default:
 		return fmt.Errorf("%w: %v", rpc.ErrUnavailable, err)
 	}
-	return nil
 }
 
 // banDuration is how long net_ban refuses a peer.

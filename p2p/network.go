@@ -448,14 +448,24 @@ func (n *Network) SyncStatus() SyncStatus { return n.sync.status() }
 func parsePeerAddr(s, what string) (peer.AddrInfo, error) {
 	ma, err := multiaddr.NewMultiaddr(s)
 	if err != nil {
-		return peer.AddrInfo{}, fmt.Errorf("p2p: %s %q is not a multiaddr: %w", what, s, err)
+		return peer.AddrInfo{}, badPeerAddr{fmt.Errorf("p2p: %s %q is not a multiaddr: %w", what, s, err)}
 	}
 	ai, err := peer.AddrInfoFromP2pAddr(ma)
 	if err != nil {
-		return peer.AddrInfo{}, fmt.Errorf("p2p: %s %q must end in /p2p/<peer id>: %w", what, s, err)
+		return peer.AddrInfo{}, badPeerAddr{fmt.Errorf("p2p: %s %q must end in /p2p/<peer id>: %w", what, s, err)}
 	}
 	if len(ai.Addrs) == 0 {
-		return peer.AddrInfo{}, fmt.Errorf("p2p: %s %q has no address before /p2p/<peer id>", what, s)
+		return peer.AddrInfo{}, badPeerAddr{fmt.Errorf("p2p: %s %q has no address before /p2p/<peer id>", what, s)}
 	}
 	return *ai, nil
 }
+
+// ErrBadPeerAddr matches (errors.Is) every refusal of a peer address that
+// is malformed, as opposed to one that could not be reached.
+var ErrBadPeerAddr = errors.New("p2p: bad peer address")
+
+type badPeerAddr struct{ err error }
+
+func (e badPeerAddr) Error() string        { return e.err.Error() }
+func (e badPeerAddr) Unwrap() error        { return e.err }
+func (e badPeerAddr) Is(target error) bool { return target == ErrBadPeerAddr }
