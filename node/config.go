@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"runtime"
 	"time"
 
 	"github.com/cairn-ledger/cairn/chain"
@@ -63,6 +62,9 @@ type RPCConfig struct {
 	Timeout      time.Duration
 }
 
+// MaxMinerThreads bounds MinerConfig.Threads and miner_start's threads.
+const MaxMinerThreads = 256
+
 // MinerConfig configures the built-in miner.
 type MinerConfig struct {
 	// Enabled starts mining at Start; it needs Address.
@@ -104,8 +106,8 @@ func (c Config) Validate() error {
 	if c.Params == nil {
 		return errors.New("node config: Params is required")
 	}
-	if c.Miner.Threads < 0 || c.Miner.Threads > 4*runtime.NumCPU()+64 {
-		return fmt.Errorf("node config: miner threads %d out of range (1..%d)", c.Miner.Threads, 4*runtime.NumCPU()+64)
+	if c.Miner.Threads < 0 || c.Miner.Threads > MaxMinerThreads {
+		return fmt.Errorf("node config: miner threads %d out of range (1..%d)", c.Miner.Threads, MaxMinerThreads)
 	}
 	if c.Miner.Enabled && c.Miner.Address == (types.Address{}) {
 		return errors.New("node config: mining needs a miner address")

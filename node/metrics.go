@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -115,11 +114,8 @@ func (m *metrics) serve(addr string) error {
 	mux.Handle("/metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
 	m.ln = ln
 	m.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		if err := m.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			_ = err // the listener failed after start; nothing left to tell
-		}
-	}()
+	go m.srv.Serve(ln) // returns ErrServerClosed at close
+
 	return nil
 }
 

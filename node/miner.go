@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -71,8 +72,8 @@ var errNoMinerAddress = errors.New("miner: no miner address (set --miner.address
 func (m *Miner) Start(threads int, addr types.Address) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if threads < 0 || threads > maxMinerThreads() {
-		return fmt.Errorf("miner: threads %d out of range (1..%d)", threads, maxMinerThreads())
+	if threads < 0 || threads > MaxMinerThreads {
+		return fmt.Errorf("miner: threads %d out of range (1..%d)", threads, MaxMinerThreads)
 	}
 	if threads > 0 {
 		m.threads = threads
@@ -149,8 +150,6 @@ func (m *Miner) tipChanged() {
 	default:
 	}
 }
-
-func maxMinerThreads() int { return 256 }
 
 // loop builds a template, searches it until a block is found, the tip
 // moves, or Refresh passes, and starts again, until ctx ends.
@@ -260,8 +259,7 @@ type worker struct {
 }
 
 type hashState interface {
-	Write([]byte) (int, error)
-	Sum([]byte) []byte
+	hash.Hash
 	encoding.BinaryMarshaler
 	encoding.BinaryUnmarshaler
 }
@@ -277,7 +275,7 @@ func newWorker(h types.Header, target [32]byte, total *atomic.Uint64) *worker {
 }
 
 func (w *worker) setMidstate() {
-	w.d.(interface{ Reset() }).Reset()
+	w.d.Reset()
 	w.d.Write(w.enc[:midstateLen])
 	w.mid, _ = w.d.MarshalBinary()
 	w.midTop = w.enc[types.MiningPrefixSize]
