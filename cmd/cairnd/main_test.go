@@ -84,7 +84,14 @@ func startDaemon(t testing.TB, datadir, genesis string, port int, extra ...strin
 	args := append([]string{"--datadir", datadir, "--genesis", genesis,
 		"--rpc.addr", "127.0.0.1:" + strconv.Itoa(port),
 		"--p2p.listen", "/ip4/127.0.0.1/tcp/0", "--p2p.nodht"}, extra...)
-	d := &daemon{cmd: exec.Command(binary, args...), log: new(bytes.Buffer),
+	return launch(t, exec.Command(binary, args...), port)
+}
+
+// launch starts cmd, a cairnd whose RPC is on port, killed at the end of
+// the test if still running.
+func launch(t testing.TB, cmd *exec.Cmd, port int) *daemon {
+	t.Helper()
+	d := &daemon{cmd: cmd, log: new(bytes.Buffer),
 		url: "http://127.0.0.1:" + strconv.Itoa(port), exited: make(chan error, 1)}
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
 	d.started = time.Now()
@@ -322,19 +329,7 @@ func TestDaemonFlagsFromEnvironment(t *testing.T) {
 		"CAIRN_RPC_ADDR=127.0.0.1:"+strconv.Itoa(port), "CAIRN_P2P_LISTEN=/ip4/127.0.0.1/tcp/0",
 		"CAIRN_P2P_NODHT=true", "CAIRN_MINE=true", "CAIRN_MINER_ADDRESS="+chaintest.Key("miner").Address().String(),
 		"CAIRN_MINER_THREADS=2", "CAIRN_LOG_FORMAT=json")
-	d := &daemon{cmd: cmd, log: new(bytes.Buffer), url: "http://127.0.0.1:" + strconv.Itoa(port), exited: make(chan error, 1)}
-	cmd.Stdout, cmd.Stderr = d.log, d.log
-	d.started = time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { d.exited <- cmd.Wait() }()
-	defer func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			<-d.exited
-		}
-	}()
+	d := launch(t, cmd, port)
 	d.waitReady(t, 5*time.Second)
 	st, err := rpc.NewClient(d.url).MinerStatus(context.Background())
 	if err != nil || !st.Running || st.Threads != 2 {
