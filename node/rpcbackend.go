@@ -40,7 +40,7 @@ func (b *rpcBackend) PoolStatus() rpc.PoolStatus {
 }
 
 func (b *rpcBackend) PoolContent() rpc.PoolContent {
-	out := rpc.PoolContent{Senders: []rpc.PoolSender{}}
+	var out rpc.PoolContent // the server turns nil lists into []
 	for _, s := range b.pool.Content() {
 		out.Senders = append(out.Senders, rpc.PoolSender{
 			Sender: s.Sender.String(), Pending: txsJSON(s.Pending), Queued: txsJSON(s.Queued),
@@ -88,7 +88,7 @@ func (b *rpcBackend) syncInfo() rpc.SyncInfo {
 }
 
 func (b *rpcBackend) NetInfo() rpc.NetInfo {
-	info := rpc.NetInfo{Addrs: []string{}, Sync: b.syncInfo()}
+	info := rpc.NetInfo{Sync: b.syncInfo()}
 	if b.net == nil {
 		return info
 	}
@@ -106,7 +106,7 @@ func (b *rpcBackend) NetInfo() rpc.NetInfo {
 }
 
 func (b *rpcBackend) Peers() []rpc.Peer {
-	out := []rpc.Peer{}
+	var out []rpc.Peer
 	if b.net == nil {
 		return out
 	}
