@@ -13,6 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
@@ -106,6 +107,21 @@ func resourceLimits(maxConns int) rcmgr.ConcreteLimitConfig {
 	partial.AllowlistedSystem = partial.System
 	partial.AllowlistedTransient = partial.Transient
 	return partial.Build(rcmgr.DefaultLimits.AutoScale())
+}
+
+// KeyFilePeerID returns the peer ID of the identity key in path, the
+// file Config.KeyFile names, creating the key there if the file does not
+// exist. A launcher that writes its nodes' keys first knows every node's
+// address before any starts.
+func KeyFilePeerID(path string) (peer.ID, error) {
+	if path == "" {
+		return "", errors.New("p2p: no key file")
+	}
+	key, err := loadKey(path)
+	if err != nil {
+		return "", err
+	}
+	return peer.IDFromPrivateKey(key)
 }
 
 // loadKey returns the identity key stored in path, creating it (ed25519,

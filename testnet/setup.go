@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,11 +14,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/crypto"
-	"github.com/libp2p/go-libp2p/core/peer"
-
 	"github.com/cairn-ledger/cairn/chain/types"
 	"github.com/cairn-ledger/cairn/consensus"
+	"github.com/cairn-ledger/cairn/p2p"
 	"github.com/cairn-ledger/cairn/wallet"
 )
 
@@ -466,7 +463,7 @@ func (tn *Testnet) prepareNodes() error {
 		if err := os.MkdirAll(nd.DataDir, 0o700); err != nil {
 			return err
 		}
-		id, err := loadOrCreateKey(filepath.Join(nd.DataDir, keyFile))
+		id, err := p2p.KeyFilePeerID(filepath.Join(nd.DataDir, keyFile))
 		if err != nil {
 			return fmt.Errorf("%s: %w", nd.Name, err)
 		}
@@ -493,33 +490,6 @@ func (tn *Testnet) prepareNodes() error {
 		}
 	}
 	return nil
-}
-
-// loadOrCreateKey returns the peer ID of the libp2p identity key in path,
-// writing a new ed25519 key there (the format cairnd's p2p package reads)
-// if there is none. Knowing every node's peer ID before any starts lets the
-// launcher hand out bootnode addresses up front.
-func loadOrCreateKey(path string) (peer.ID, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		k, _, err := crypto.GenerateEd25519Key(rand.Reader)
-		if err != nil {
-			return "", err
-		}
-		if b, err = crypto.MarshalPrivateKey(k); err != nil {
-			return "", err
-		}
-		if err := writeFileAtomic(path, b, 0o600); err != nil {
-			return "", err
-		}
-	} else if err != nil {
-		return "", err
-	}
-	k, err := crypto.UnmarshalPrivateKey(b)
-	if err != nil {
-		return "", fmt.Errorf("identity key %s: %v (start over with -fresh)", path, err)
-	}
-	return peer.IDFromPrivateKey(k)
 }
 
 // writeFileAtomic writes b to path through a temporary file and a rename.

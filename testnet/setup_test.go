@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cairn-ledger/cairn/consensus"
+	"github.com/cairn-ledger/cairn/p2p"
 	"github.com/cairn-ledger/cairn/wallet"
 )
 
@@ -206,18 +207,18 @@ func TestTestnetEntry(t *testing.T) {
 
 func TestLoadOrCreateKeyStable(t *testing.T) {
 	path := filepath.Join(t.TempDir(), keyFile)
-	a, err := loadOrCreateKey(path)
+	a, err := p2p.KeyFilePeerID(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := loadOrCreateKey(path)
+	b, err := p2p.KeyFilePeerID(path)
 	if err != nil || a != b {
 		t.Fatalf("peer ID changed: %s, %s (%v)", a, b, err)
 	}
 	if err := os.WriteFile(path, []byte("junk"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := loadOrCreateKey(path); err == nil {
+	if _, err := p2p.KeyFilePeerID(path); err == nil {
 		t.Error("corrupt key accepted")
 	}
 }
