@@ -272,8 +272,11 @@ func (s *syncer) ourStatus() statusMsg {
 		Work: tip.Work, BestHash: best.Hash, BestHeight: best.Header.Height}
 }
 
+// otherNetworkRefusal is how long a peer on another genesis is refused.
+const otherNetworkRefusal = 10 * time.Minute
+
 // recordStatus stores the status p sent. A peer on another genesis is
-// disconnected.
+// disconnected and refused for otherNetworkRefusal.
 func (s *syncer) recordStatus(p peer.ID, m statusMsg) {
 	if m.Genesis != s.n.backend.Params().GenesisHash() {
 		s.n.log.Info("disconnecting peer on another network", "peer", p, "genesis", m.Genesis)
@@ -282,7 +285,9 @@ func (s *syncer) recordStatus(p peer.ID, m statusMsg) {
 			sp.otherNet = true
 		}
 		s.mu.Unlock()
-		s.n.host.Network().ClosePeer(p)
+		// Refused for a while rather than only disconnected: GossipSub,
+		// which heard of the peer too, would dial it straight back.
+		s.n.refuse(p, otherNetworkRefusal)
 		return
 	}
 	if s.n.host.Network().Connectedness(p) != network.Connected {
@@ -534,7 +539,10 @@ func (s *syncer) request(ctx context.Context, p peer.ID, kind int, req []byte, r
 	timeout := s.n.cfg.RequestTimeout
 	octx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	st, err := s.n.host.NewStream(octx, p, s.proto(kind))
+	// Sync talks only to connected peers: without WithNoDial, a query
+	// queued before a peer was dropped (say, for being on another
+	// genesis) would dial it again and bring it back.
+	st, err := s.n.host.NewStream(network.WithNoDial(octx, "sync request"), p, s.proto(kind))
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()

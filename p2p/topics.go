@@ -21,13 +21,19 @@ func (n *Network) TopicPeers() (block, tx []peer.ID) {
 // bitcoind's setban does. Safe for concurrent use.
 func (n *Network) BanPeer(p peer.ID, d time.Duration) {
 	d = max(d, time.Second)
+	n.refuse(p, d)
+	n.log.Info("banned peer", "peer", p, "for", d)
+}
+
+// refuse closes p's connections and has the gater refuse new ones for d,
+// without a score penalty.
+func (n *Network) refuse(p peer.ID, d time.Duration) {
 	n.scores.mu.Lock()
 	n.scores.bans[p] = n.scores.now().Add(d)
 	n.scores.mu.Unlock()
 	if h := n.liveHost(); h != nil {
 		_ = h.Network().ClosePeer(p)
 	}
-	n.log.Info("banned peer", "peer", p, "for", d)
 }
 
 // UnbanPeer lifts a ban of p, whether set by BanPeer or by its score.
