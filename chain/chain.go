@@ -423,6 +423,21 @@ var ErrKnownInvalid = errors.New("block already known invalid")
 // error still reports any change of the main chain made before the fault
 // was found. Safe for concurrent use.
 func (c *Chain) ProcessBlock(blk *types.Block) (Result, error) {
+	return c.ProcessBlockFrom(blk, Origin{})
+}
+
+// Origin says where a block handed to ProcessBlockFrom came from.
+type Origin struct {
+	// Peer names the peer that sent the block; empty for this node's own
+	// blocks (mined, or submitted over RPC).
+	Peer string
+	// Unrequested marks a block relayed by gossip rather than asked for by
+	// sync (see ProcessBlockFrom).
+	Unrequested bool
+}
+
+// ProcessBlockFrom is ProcessBlock for a block from origin o.
+func (c *Chain) ProcessBlockFrom(blk *types.Block, o Origin) (Result, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	res := Result{}

@@ -97,6 +97,24 @@ func (c *Chain) Block(h types.Hash) (*types.Block, error) {
 	return c.readBlock(h)
 }
 
+// BlockBytes returns the stored encoding of block h (ErrNotFound if its
+// body is not stored), as sync serves it: neither decoded nor re-encoded.
+// Safe for concurrent use.
+func (c *Chain) BlockBytes(h types.Hash) ([]byte, error) {
+	c.mu.RLock()
+	n := c.index[h]
+	stored := n != nil && n.status&statusDataStored != 0
+	c.mu.RUnlock()
+	if !stored {
+		return nil, fmt.Errorf("block %s: %w", h, ErrNotFound)
+	}
+	b, err := c.db.Get(hashKey(prefixBlock, h), nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: block %s: %v", ErrCorrupt, h, err)
+	}
+	return b, nil
+}
+
 // BlockByHeight returns the main-chain block at height. Safe for concurrent
 // use.
 func (c *Chain) BlockByHeight(height uint64) (*types.Block, error) {

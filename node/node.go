@@ -276,7 +276,7 @@ func (n *Node) SubmitTx(tx *types.Tx) (types.Hash, error) {
 // SubmitBlock processes a locally built block and publishes it if it
 // joined the chain. Safe for concurrent use.
 func (n *Node) SubmitBlock(blk *types.Block) (chain.Result, error) {
-	res, err := n.processBlock(blk)
+	res, err := n.processBlock(blk, chain.Origin{})
 	if err != nil {
 		return res, err
 	}
@@ -290,9 +290,9 @@ func (n *Node) SubmitBlock(blk *types.Block) (chain.Result, error) {
 
 // processBlock hands blk to the chain, measures the import and tells the
 // pool and subscribers what changed.
-func (n *Node) processBlock(blk *types.Block) (chain.Result, error) {
+func (n *Node) processBlock(blk *types.Block, o chain.Origin) (chain.Result, error) {
 	t0 := time.Now()
-	res, err := n.chain.ProcessBlock(blk)
+	res, err := n.chain.ProcessBlockFrom(blk, o)
 	took := time.Since(t0)
 	if err == nil {
 		n.metrics.importS.Observe(took.Seconds())
@@ -330,8 +330,9 @@ func (b *backend) HeadersAfter(loc []types.Hash, stop types.Hash, max int) []typ
 }
 func (b *backend) MissingBlocks(max int) []types.Hash            { return b.chain.MissingBlocks(max) }
 func (b *backend) ProcessHeaders(hs []types.Header) (int, error) { return b.chain.ProcessHeaders(hs) }
-func (b *backend) ProcessBlock(blk *types.Block) (chain.Result, error) {
-	return (*Node)(b).processBlock(blk)
+func (b *backend) BlockBytes(h types.Hash) ([]byte, error)       { return b.chain.BlockBytes(h) }
+func (b *backend) ProcessBlock(blk *types.Block, o chain.Origin) (chain.Result, error) {
+	return (*Node)(b).processBlock(blk, o)
 }
 func (b *backend) AddTx(tx *types.Tx) (types.Hash, error) { return b.pool.Add(tx) }
 func (b *backend) HasTx(id types.Hash) bool               { return b.pool.Has(id) }

@@ -21,6 +21,9 @@ type Backend interface {
 	HasBlock(h types.Hash) bool
 	// Block returns a stored block (chain.ErrNotFound if not).
 	Block(h types.Hash) (*types.Block, error)
+	// BlockBytes returns a stored block's encoding (chain.ErrNotFound if
+	// not).
+	BlockBytes(h types.Hash) ([]byte, error)
 	// Locator returns a block locator of the best header chain.
 	Locator() []types.Hash
 	// HeadersAfter answers a headers request (see chain.HeadersAfter).
@@ -29,8 +32,9 @@ type Backend interface {
 	MissingBlocks(max int) []types.Hash
 	// ProcessHeaders adds validated headers to the index.
 	ProcessHeaders(hs []types.Header) (int, error)
-	// ProcessBlock validates and stores a block (chain.ProcessBlock).
-	ProcessBlock(b *types.Block) (chain.Result, error)
+	// ProcessBlock validates and stores a block from origin o
+	// (chain.ProcessBlockFrom).
+	ProcessBlock(b *types.Block, o chain.Origin) (chain.Result, error)
 	// AddTx admits a transaction to the pool (txpool.Pool.Add).
 	AddTx(tx *types.Tx) (types.Hash, error)
 	// HasTx reports whether the pool holds a transaction.

@@ -228,7 +228,7 @@ func (n *Network) checkBlock(from peer.ID, data []byte) pubsub.ValidationResult 
 	if n.backend.HasBlock(hash) {
 		return pubsub.ValidationIgnore
 	}
-	res, err := n.backend.ProcessBlock(blk)
+	res, err := n.backend.ProcessBlock(blk, chain.Origin{Peer: string(from), Unrequested: true})
 	switch {
 	case err == nil:
 	case consensus.CodeOf(err) == consensus.ErrTimeTooNew:

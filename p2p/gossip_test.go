@@ -273,11 +273,11 @@ type blockingBackend struct {
 	done    atomic.Bool // ProcessBlock returned
 }
 
-func (b *blockingBackend) ProcessBlock(blk *types.Block) (chain.Result, error) {
+func (b *blockingBackend) ProcessBlock(blk *types.Block, o chain.Origin) (chain.Result, error) {
 	close(b.entered)
 	<-b.release
 	defer b.done.Store(true)
-	return b.testBackend.ProcessBlock(blk)
+	return b.testBackend.ProcessBlock(blk, o)
 }
 
 // TestStopWaitsForValidation: Stop returns only after a validator that is

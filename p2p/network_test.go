@@ -55,8 +55,9 @@ func (b *testBackend) HeadersAfter(loc []types.Hash, stop types.Hash, max int) [
 }
 func (b *testBackend) MissingBlocks(max int) []types.Hash            { return b.c.MissingBlocks(max) }
 func (b *testBackend) ProcessHeaders(hs []types.Header) (int, error) { return b.c.ProcessHeaders(hs) }
-func (b *testBackend) ProcessBlock(blk *types.Block) (chain.Result, error) {
-	res, err := b.c.ProcessBlock(blk)
+func (b *testBackend) BlockBytes(h types.Hash) ([]byte, error)       { return b.c.BlockBytes(h) }
+func (b *testBackend) ProcessBlock(blk *types.Block, o chain.Origin) (chain.Result, error) {
+	res, err := b.c.ProcessBlockFrom(blk, o)
 	if len(res.Connected) > 0 || len(res.Disconnected) > 0 {
 		b.pool.Update(res.Connected, res.Disconnected)
 	}
@@ -214,7 +215,7 @@ func waitTip(t testing.TB, n *testNode, want types.Hash) {
 // mine processes blk at n (as the node's miner would) and publishes it.
 func (n *testNode) mine(t testing.TB, blk *types.Block) {
 	t.Helper()
-	if _, err := n.b.ProcessBlock(blk); err != nil {
+	if _, err := n.b.ProcessBlock(blk, chain.Origin{}); err != nil {
 		t.Fatalf("%s: process %s: %v", n.name, blk.Hash(), err)
 	}
 	if err := n.PublishBlock(blk); err != nil {

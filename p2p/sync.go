@@ -85,39 +85,6 @@ const (
 	statusRequeryGap = 200 * time.Millisecond
 )
 
-// rateLimit is a token bucket's refill rate per second and capacity.
-type rateLimit struct{ rate, burst float64 }
-
-// defaultServeLimits bound, per peer, the requests this node serves:
-// statuses, header requests and block requests per second. A full-speed
-// sync from this node (128 blocks per request) stays well inside them.
-var defaultServeLimits = [numProtos]rateLimit{
-	protoStatus:  {rate: 10, burst: 40},
-	protoHeaders: {rate: 100, burst: 200},
-	protoBlocks:  {rate: 500, burst: 1000},
-}
-
-// bucket is a token bucket.
-type bucket struct {
-	tokens float64
-	last   time.Time
-}
-
-// take takes one token if there is one, refilling first.
-func (b *bucket) take(now time.Time, l rateLimit) bool {
-	if b.last.IsZero() {
-		b.tokens = l.burst
-	} else {
-		b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
-	}
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
-}
-
 // syncPeer is what the syncer knows of one connected peer.
 type syncPeer struct {
 	status    statusMsg
@@ -606,114 +573,6 @@ func guard(ctx context.Context, st network.Stream, d time.Duration) func() bool 
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
-}
-
-// serve runs one served request: rate limit, deadline, the handler, and
-// closing the stream (reset if the handler failed).
-func (s *syncer) serve(st network.Stream, kind int, handle func(peer.ID, *bufio.Reader, *bufio.Writer) error) {
-	p := st.Conn().RemotePeer()
-	if !s.allow(p, kind) {
-		s.n.log.Debug("sync request over the rate limit", "peer", p, "protocol", protoNames[kind])
-		st.Reset()
-		return
-	}
-	expired := guard(context.Background(), st, s.n.cfg.RequestTimeout)
-	defer expired()
-	size := 4 << 10 // a status, or one headers frame written past the buffer
-	if kind == protoBlocks {
-		size = readBufferSize
-	}
-	w := bufio.NewWriterSize(st, size)
-	err := handle(p, bufio.NewReaderSize(st, 4<<10), w)
-	if err == nil {
-		err = w.Flush()
-	}
-	if err != nil {
-		var bad badAnswer
-		if errors.As(err, &bad) {
-			s.n.penalize(p, fmt.Sprintf("bad %s request: %v", protoNames[kind], err), PenaltyUndecodable)
-		} else {
-			s.n.log.Debug("serving sync request failed", "peer", p, "protocol", protoNames[kind], "err", err)
-		}
-		st.Reset()
-		return
-	}
-	st.Close()
-}
-
-// allow takes a token from p's bucket for kind.
-func (s *syncer) allow(p peer.ID, kind int) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b := s.buckets[p]
-	if b == nil {
-		b = new([numProtos]bucket)
-		s.buckets[p] = b
-	}
-	return b[kind].take(time.Now(), s.limits[kind])
-}
-
-// readRequest reads a request frame of at most limit bytes; a malformed
-// frame is the requester's fault.
-func readRequest(r *bufio.Reader, limit int) ([]byte, error) {
-	b, err := readFrame(r, limit)
-	return b, asBadAnswer(err)
-}
-
-func (s *syncer) serveStatus(p peer.ID, r *bufio.Reader, w *bufio.Writer) error {
-	b, err := readRequest(r, maxStatusSize)
-	if err != nil {
-		return err
-	}
-	m, err := decodeStatus(b)
-	if err != nil {
-		return badAnswer{err}
-	}
-	if err := writeFrame(w, s.ourStatus().encode()); err != nil {
-		return err
-	}
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	s.recordStatus(p, m) // after the answer: this may disconnect p
-	return nil
-}
-
-func (s *syncer) serveHeaders(_ peer.ID, r *bufio.Reader, w *bufio.Writer) error {
-	b, err := readRequest(r, maxHeadersRequestSize)
-	if err != nil {
-		return err
-	}
-	req, err := decodeHeadersRequest(b)
-	if err != nil {
-		return badAnswer{err}
-	}
-	hs := s.n.backend.HeadersAfter(req.Locator, req.Stop, MaxHeadersPerAnswer)
-	return writeFrame(w, encodeHeaders(hs))
-}
-
-func (s *syncer) serveBlocks(_ peer.ID, r *bufio.Reader, w *bufio.Writer) error {
-	b, err := readRequest(r, maxBlocksRequestSize)
-	if err != nil {
-		return err
-	}
-	hashes, err := decodeBlocksRequest(b)
-	if err != nil {
-		return badAnswer{err}
-	}
-	var buf []byte
-	for _, h := range hashes {
-		blk, err := s.n.backend.Block(h)
-		if err != nil {
-			buf = buf[:0] // not stored here: an empty frame
-		} else {
-			buf = blk.AppendEncode(buf[:0])
-		}
-		if err := writeFrame(w, buf); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // requestHeaders asks p for the headers after locator.
@@ -1399,7 +1258,7 @@ func (f *fetcher) importer(ctx context.Context) {
 			f.resultCh <- importResult{it: it, err: err}
 			continue
 		}
-		_, err := f.b.ProcessBlock(it.block)
+		_, err := f.b.ProcessBlock(it.block, chain.Origin{Peer: string(it.from)})
 		f.resultCh <- importResult{it: it, err: err}
 	}
 }

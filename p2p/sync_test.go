@@ -84,8 +84,8 @@ func (b *syncBackend) Block(h types.Hash) (*types.Block, error) {
 	return b.Chain.Block(h)
 }
 
-func (b *syncBackend) ProcessBlock(blk *types.Block) (chain.Result, error) {
-	next := func() (chain.Result, error) { return b.Chain.ProcessBlock(blk) }
+func (b *syncBackend) ProcessBlock(blk *types.Block, o chain.Origin) (chain.Result, error) {
+	next := func() (chain.Result, error) { return b.Chain.ProcessBlockFrom(blk, o) }
 	var res chain.Result
 	var err error
 	if b.processBlock != nil {
