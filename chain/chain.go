@@ -441,7 +441,7 @@ func (c *Chain) ProcessBlockFrom(blk *types.Block, o Origin) (Result, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	res := Result{}
-	st, err := c.processOne(blk, &res)
+	st, err := c.processOne(blk, o, &res)
 	res.Status = st
 	if st == StatusOrphan || st == StatusDuplicate || err != nil && !c.condemned(blk.Hash()) {
 		return res, err
@@ -453,7 +453,7 @@ func (c *Chain) ProcessBlockFrom(blk *types.Block, o Origin) (Result, error) {
 		h := queue[0]
 		queue = queue[1:]
 		for _, kid := range c.orphans.takeChildren(h) {
-			if _, err := c.processOne(kid, &res); err != nil {
+			if _, err := c.processOne(kid, Origin{Unrequested: true}, &res); err != nil {
 				c.cfg.Logger.Debug("orphan refused", "hash", kid.Hash(), "err", err)
 				if c.condemned(kid.Hash()) {
 					queue = append(queue, kid.Hash()) // its own orphans are refused in turn
@@ -472,7 +472,7 @@ func (c *Chain) ProcessBlockFrom(blk *types.Block, o Origin) (Result, error) {
 	return res, nil
 }
 
-func (c *Chain) processOne(blk *types.Block, res *Result) (ProcessStatus, error) {
+func (c *Chain) processOne(blk *types.Block, o Origin, res *Result) (ProcessStatus, error) {
 	start := time.Now()
 	hash := blk.Hash()
 	if n := c.index[hash]; n != nil {
@@ -507,7 +507,7 @@ func (c *Chain) processOne(blk *types.Block, res *Result) (ProcessStatus, error)
 			c.reject(hash, err)
 			return 0, err
 		}
-		c.orphans.add(hash, blk, blk.EncodedSize(), c.cfg.Now())
+		c.orphans.add(hash, blk, blk.EncodedSize(), o.Peer, c.cfg.Now())
 		return StatusOrphan, nil
 	}
 	if parent.invalid() {

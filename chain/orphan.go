@@ -40,7 +40,7 @@ func (p *orphanPool) len() int              { return len(p.byHash) }
 
 // add stores blk, evicting expired and then the oldest orphans to make room.
 // A block larger than the whole pool is not kept.
-func (p *orphanPool) add(h types.Hash, blk *types.Block, size int, now time.Time) {
+func (p *orphanPool) add(h types.Hash, blk *types.Block, size int, peer string, now time.Time) {
 	if p.has(h) || size > p.maxBytes || p.maxCount <= 0 {
 		return
 	}
