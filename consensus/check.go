@@ -37,8 +37,11 @@ func (p *Params) CheckHeader(h *types.Header, hash types.Hash, parent ParentInfo
 }
 
 // CheckTx applies the stateless transaction rules: version and memo limits
-// (which a decoded tx always meets) and amount + fee within 64 bits.
-// Signatures are checked separately (VerifySignature, BatchVerifier).
+// (which a decoded tx always meets), amount + fee within 64 bits, and a
+// sender key that is not of small order (IsSmallOrderKey). Signatures are
+// checked separately (VerifySignature, BatchVerifier); the small-order rule
+// is here so that block import (CheckBlockBody) and the txpool both apply
+// it, and before any signature is verified.
 func CheckTx(tx *types.Tx) error {
 	if tx.Version != types.TxVersion {
 		return ruleErr(ErrBadVersion, "tx version %d", tx.Version)
@@ -48,6 +51,9 @@ func CheckTx(tx *types.Tx) error {
 	}
 	if _, ok := tx.Cost(); !ok {
 		return ruleErr(ErrAmountOverflow, "amount %d + fee %d overflows 64 bits", tx.Amount, tx.Fee)
+	}
+	if IsSmallOrderKey(tx.From) {
+		return ruleErr(ErrSmallOrderKey, "sender key %x is a point of small order", tx.From[:])
 	}
 	return nil
 }

@@ -139,8 +139,10 @@ func TestCheckHeaderUsesGivenHash(t *testing.T) {
 }
 
 func TestCheckTx(t *testing.T) {
+	// An ordinary key: the all-zero key would be a point of small order
+	// (ErrSmallOrderKey; the cases are in smallorder_test.go).
 	valid := func() *types.Tx {
-		return &types.Tx{Version: types.TxVersion, To: types.Address{1}, Amount: 5, Fee: 1}
+		return &types.Tx{Version: types.TxVersion, From: newCheckKey(1).pub, To: types.Address{1}, Amount: 5, Fee: 1}
 	}
 	cases := []struct {
 		name string
@@ -158,6 +160,13 @@ func TestCheckTx(t *testing.T) {
 		{"amount+fee = 2^64", func(tx *types.Tx) { tx.Amount, tx.Fee = math.MaxUint64-6, 7 }, consensus.ErrAmountOverflow},
 		{"both max", func(tx *types.Tx) { tx.Amount, tx.Fee = math.MaxUint64, math.MaxUint64 }, consensus.ErrAmountOverflow},
 		{"zero amount and fee", func(tx *types.Tx) { tx.Amount, tx.Fee = 0, 0 }, 0},
+		{"all-zero sender key (order 4)", func(tx *types.Tx) { tx.From = types.PubKey{} }, consensus.ErrSmallOrderKey},
+		{"identity sender key", func(tx *types.Tx) { tx.From = types.PubKey{1} }, consensus.ErrSmallOrderKey},
+		// Cheapest first: the key is looked at last.
+		{"bad version and small-order key", func(tx *types.Tx) { tx.Version, tx.From = 0, types.PubKey{} }, consensus.ErrBadVersion},
+		{"overflow and small-order key", func(tx *types.Tx) {
+			tx.Amount, tx.Fee, tx.From = math.MaxUint64, 1, types.PubKey{}
+		}, consensus.ErrAmountOverflow},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -236,6 +245,7 @@ func TestCheckBlockBody(t *testing.T) {
 		{name: "tx amount overflow", edit: func(b *types.Block) {
 			b.Txs[3].Amount, b.Txs[3].Fee = math.MaxUint64, 1
 		}, want: consensus.ErrAmountOverflow},
+		{name: "tx from a small-order key", edit: func(b *types.Block) { b.Txs[2].From = types.PubKey{1} }, want: consensus.ErrSmallOrderKey},
 		// Cheapest first.
 		{name: "too big and bad txRoot", edit: func(b *types.Block) { b.Header.TxRoot = types.Hash{} }, keepRoot: true,
 			size: func(*types.Block) int { return p.MaxBlockSize + 1 }, want: consensus.ErrBlockTooBig},

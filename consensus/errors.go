@@ -52,6 +52,11 @@ const (
 	ErrBadGenesis
 	// ErrInvalidAncestor: the block descends from an invalid block.
 	ErrInvalidAncestor
+	// ErrSmallOrderKey: a tx's sender key decodes to a point of order
+	// dividing 8, whatever its encoding (IsSmallOrderKey). A stateless tx
+	// rule (CheckTx), checked before signatures; listed last so that the
+	// earlier codes keep their numbers.
+	ErrSmallOrderKey
 )
 
 var errorCodeNames = map[ErrorCode]string{
@@ -74,6 +79,7 @@ var errorCodeNames = map[ErrorCode]string{
 	ErrBadStateRoot:        "ErrBadStateRoot",
 	ErrBadGenesis:          "ErrBadGenesis",
 	ErrInvalidAncestor:     "ErrInvalidAncestor",
+	ErrSmallOrderKey:       "ErrSmallOrderKey",
 }
 
 // String returns the code's name, e.g. "ErrBadPoW".

@@ -37,6 +37,7 @@ func TestErrorCodeStringer(t *testing.T) {
 		{consensus.ErrBadStateRoot, "ErrBadStateRoot"},
 		{consensus.ErrBadGenesis, "ErrBadGenesis"},
 		{consensus.ErrInvalidAncestor, "ErrInvalidAncestor"},
+		{consensus.ErrSmallOrderKey, "ErrSmallOrderKey"},
 	}
 	seen := map[consensus.ErrorCode]bool{}
 	for i, tc := range tests {
@@ -67,7 +68,7 @@ func TestErrorCodeStringer(t *testing.T) {
 }
 
 func TestErrorCodeUnknown(t *testing.T) {
-	last := consensus.ErrInvalidAncestor
+	last := consensus.ErrSmallOrderKey
 	for _, c := range []consensus.ErrorCode{0, -1, last + 1, 1000} {
 		want := fmt.Sprintf("Unknown ErrorCode (%d)", int(c))
 		if got := c.String(); got != want {
