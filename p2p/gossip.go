@@ -276,7 +276,7 @@ func (n *Network) checkTx(from peer.ID, data []byte) pubsub.ValidationResult {
 	case txpool.ReasonUndecodable:
 		n.penalize(from, fmt.Sprintf("tx %s: %v", id, err), PenaltyUndecodable)
 		return pubsub.ValidationReject
-	case txpool.ReasonInvalid, txpool.ReasonBadSignature, txpool.ReasonWrongNetwork:
+	case txpool.ReasonInvalid, txpool.ReasonBadSignature, txpool.ReasonWrongNetwork, txpool.ReasonSmallOrderKey:
 		n.penalize(from, fmt.Sprintf("tx %s: %v", id, err), PenaltyInvalidTx)
 		return pubsub.ValidationReject
 	case 0:

@@ -40,6 +40,11 @@ const (
 	// ReasonPoolFull: the pool is at its cap and this tx's fee does not beat
 	// the lowest evictable one.
 	ReasonPoolFull
+	// ReasonSmallOrderKey: the sender key is a point of small order
+	// (consensus.ErrSmallOrderKey), which no block may contain. Checked
+	// with the stateless rules, first; listed last so that the earlier
+	// reasons keep their numbers.
+	ReasonSmallOrderKey
 )
 
 var reasonNames = map[Reason]string{
@@ -55,6 +60,7 @@ var reasonNames = map[Reason]string{
 	ReasonInsufficientBalance:    "insufficient-balance",
 	ReasonSenderLimit:            "sender-limit",
 	ReasonPoolFull:               "pool-full",
+	ReasonSmallOrderKey:          "small-order-key",
 }
 
 // String returns the reason's name, e.g. "fee-too-low".

@@ -168,6 +168,9 @@ func (p *Pool) AddRaw(b []byte) (types.Hash, error) {
 func (p *Pool) Add(tx *types.Tx) (types.Hash, error) {
 	id := tx.ID()
 	if err := consensus.CheckTx(tx); err != nil {
+		if consensus.CodeOf(err) == consensus.ErrSmallOrderKey {
+			return id, reject(ReasonSmallOrderKey, "%v", err)
+		}
 		return id, reject(ReasonInvalid, "%v", err)
 	}
 	if tx.Fee < p.cfg.MinRelayFee {

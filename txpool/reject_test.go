@@ -2,6 +2,7 @@ package txpool_test
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"testing"
 
@@ -45,6 +46,10 @@ func TestRejectReasons(t *testing.T) {
 				signer("alice").Sign(tx, e.g.Params.GenesisHash())
 				return tx
 			}},
+		{name: "small-order sender key", reason: txpool.ReasonSmallOrderKey,
+			refused: func(e *env) *types.Tx { return smallOrderTx(types.PubKey{1}, 0) }},
+		{name: "small-order sender key, non-canonical, raw", reason: txpool.ReasonSmallOrderKey,
+			raw: func(e *env) []byte { return smallOrderTx(smallOrderKeys(e.t)[13], 0).Encode() }},
 		{name: "flipped signature bit", reason: txpool.ReasonBadSignature,
 			setup: func(e *env) { e.add(e.tx("bob", alice, 1, 2000, 0)) },
 			refused: func(e *env) *types.Tx {
@@ -177,7 +182,7 @@ func TestRejectReasons(t *testing.T) {
 			if !errors.Is(err, &txpool.RejectError{Reason: tc.reason}) {
 				t.Fatalf("errors.Is(%v, %v) is false", err, tc.reason)
 			}
-			for r := txpool.ReasonUndecodable; r <= txpool.ReasonPoolFull; r++ {
+			for r := txpool.ReasonUndecodable; r <= txpool.ReasonSmallOrderKey; r++ {
 				if r != tc.reason && errors.Is(err, &txpool.RejectError{Reason: r}) {
 					t.Fatalf("error %v also matches %v", err, r)
 				}
@@ -230,6 +235,7 @@ func TestReasonNames(t *testing.T) {
 		txpool.ReasonInsufficientBalance:    "insufficient-balance",
 		txpool.ReasonSenderLimit:            "sender-limit",
 		txpool.ReasonPoolFull:               "pool-full",
+		txpool.ReasonSmallOrderKey:          "small-order-key",
 	}
 	for r, name := range want {
 		if r.String() != name {
@@ -238,6 +244,12 @@ func TestReasonNames(t *testing.T) {
 		err := &txpool.RejectError{Reason: r, Msg: "details"}
 		if err.Error() != name+": details" {
 			t.Errorf("Error() = %q", err.Error())
+		}
+	}
+	// Every named reason has a row above.
+	for r := txpool.Reason(1); r.String() != fmt.Sprintf("unknown-reason-%d", int(r)); r++ {
+		if _, ok := want[r]; !ok {
+			t.Errorf("reason %d (%s) has no row in this test", int(r), r)
 		}
 	}
 	if s := txpool.Reason(99).String(); s != "unknown-reason-99" {
