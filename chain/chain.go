@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/cairn-ledger/cairn/chain/types"
@@ -46,6 +45,10 @@ type Config struct {
 	MaxOrphans     int
 	MaxOrphanBytes int
 	OrphanTTL      time.Duration
+	// MinChainWork is the least total work a header branch needs before
+	// its headers are stored (see AntiDoSWork): node policy shipped with a
+	// network, never part of the genesis hash; nil means none.
+	MinChainWork *big.Int
 	// SyncWrites makes every batch an fsync'ed write. Without it a batch is
 	// still atomic and survives a killed process (the OS holds it); only a
 	// power loss can drop the newest blocks, never corrupt the database.
@@ -83,17 +86,24 @@ type Chain struct {
 	db      *leveldb.DB
 	wopts   *opt.WriteOptions
 
-	mu sync.RWMutex // guards everything below
+	mu timedMutex // guards everything below
 	// index holds every known header; candidates the blocks with chainData
 	// that are not invalid and have at least the tip's work.
 	index      map[types.Hash]*blockNode
 	candidates map[*blockNode]struct{}
-	tip        *blockNode
-	bestHeader *blockNode   // most work among headers not known invalid
-	main       []*blockNode // main chain by height
-	lt         consensus.LtHash
-	seq        uint64
-	orphans    *orphanPool
+	// leaves are the headers without children; fallbacks the parents of
+	// blocks marked invalid. The best header is among them.
+	leaves, fallbacks map[*blockNode]struct{}
+	// invalidNodes are the blocks marked invalid (statusInvalid);
+	// invalidEpoch counts them, starting at 1. See isInvalid.
+	invalidNodes []*blockNode
+	invalidEpoch uint32
+	tip          *blockNode
+	bestHeader   *blockNode   // most work among headers not known invalid
+	main         []*blockNode // main chain by height
+	lt           consensus.LtHash
+	seq          uint64
+	orphans      *orphanPool
 	// rejected remembers blocks refused for a permanent rule violation, with
 	// the reason: those never stored, so they are refused again without
 	// work, and those a reorganisation found invalid.
@@ -195,15 +205,18 @@ func newChain(db *leveldb.DB, cfg Config) (*Chain, error) {
 		return nil, err
 	}
 	c := &Chain{
-		cfg:        cfg,
-		params:     cfg.Params,
-		genesis:    cfg.Params.GenesisHash(),
-		db:         db,
-		wopts:      &opt.WriteOptions{Sync: cfg.SyncWrites},
-		index:      make(map[types.Hash]*blockNode),
-		candidates: make(map[*blockNode]struct{}),
-		orphans:    newOrphanPool(cfg.MaxOrphans, cfg.MaxOrphanBytes, cfg.OrphanTTL),
-		rejected:   make(map[types.Hash]error),
+		cfg:          cfg,
+		params:       cfg.Params,
+		genesis:      cfg.Params.GenesisHash(),
+		db:           db,
+		wopts:        &opt.WriteOptions{Sync: cfg.SyncWrites},
+		index:        make(map[types.Hash]*blockNode),
+		candidates:   make(map[*blockNode]struct{}),
+		leaves:       make(map[*blockNode]struct{}),
+		fallbacks:    make(map[*blockNode]struct{}),
+		invalidEpoch: 1,
+		orphans:      newOrphanPool(cfg.MaxOrphans, cfg.MaxOrphanBytes, cfg.OrphanTTL),
+		rejected:     make(map[types.Hash]error),
 	}
 	schema, err := getOptional(db, keySchema)
 	if err != nil {
@@ -332,6 +345,7 @@ func (c *Chain) loadIndex() error {
 			return fmt.Errorf("%w: header %s has no parent %s", ErrCorrupt, n.hash, n.header.Parent)
 		}
 		n.parent = p
+		n.setSkip()
 		p.children = append(p.children, n)
 		n.chainData = p.chainData && n.status&statusDataStored != 0
 	}
@@ -360,6 +374,15 @@ func (c *Chain) loadIndex() error {
 		c.main[n.height()] = n
 	}
 	for _, n := range nodes {
+		if len(n.children) == 0 {
+			c.leaves[n] = struct{}{}
+		}
+		if n.status&statusInvalid != 0 && n.parent != nil {
+			c.fallbacks[n.parent] = struct{}{}
+			c.invalidNodes = append(c.invalidNodes, n)
+		}
+	}
+	for _, n := range nodes {
 		c.considerCandidate(n)
 	}
 	c.recomputeBestHeader()
@@ -368,7 +391,7 @@ func (c *Chain) loadIndex() error {
 
 // considerCandidate adds n to the candidate set if it could become the tip.
 func (c *Chain) considerCandidate(n *blockNode) {
-	if n.chainData && !n.invalid() && n.work.Cmp(c.tip.work) > 0 {
+	if n.chainData && !c.isInvalid(n) && n.work.Cmp(c.tip.work) > 0 {
 		c.candidates[n] = struct{}{}
 	}
 }
@@ -436,33 +459,92 @@ type Origin struct {
 	Unrequested bool
 }
 
-// ProcessBlockFrom is ProcessBlock for a block from origin o.
+// ErrLowWork is returned, wrapped, for an unrequested block whose branch
+// has less work than the tip, and by ProcessHeaders for headers whose branch
+// stays below AntiDoSWork: nothing of them is stored. It is no rule
+// violation (an honest peer on a losing branch sends such blocks); a relay
+// should ignore the block, not penalise its sender.
+var ErrLowWork = errors.New("branch has too little work")
+
+// Orphan acceptance: a block whose parent is unknown is held only if it
+// is near the tip — at most maxOrphanLead blocks above or below it — and
+// declares a target at most orphanTargetSlack times that of the
+// tip's child, so that its proof of work, checked against the bits it
+// declares, costs about as much as a real block.
+const (
+	maxOrphanLead     = 32
+	orphanTargetSlack = 4
+)
+
+// ProcessBlockFrom is ProcessBlock for a block from origin o. A block with
+// o.Unrequested (relayed by gossip) is processed and stored only if its
+// branch has at least the tip's work or it is on the best header chain
+// (sync would fetch it); otherwise it fails with ErrLowWork and nothing is
+// stored. An orphan is held only if it passes the orphan rules above.
+//
+// The expensive checks — proof of work, the body rules and every
+// signature — run before the chain lock is taken, so that a block being
+// verified never delays readers or another block's import; under the lock
+// the block is only looked up again and connected or stored.
 func (c *Chain) ProcessBlockFrom(blk *types.Block, o Origin) (Result, error) {
+	hash := blk.Hash()
+	pre, err := c.precheck(&blk.Header, hash, o)
+	if consensus.IsRuleError(err) {
+		// Invalid ancestry or proof of work: remembered, as the header is
+		// at fault, and so are the orphans waiting for it.
+		c.mu.Lock()
+		c.reject(hash, err)
+		var res Result
+		c.takeOrphans(hash, &res)
+		c.mu.Unlock()
+		return res, err
+	}
+	if err != nil || pre.status != 0 {
+		return Result{Status: pre.status}, err
+	}
+	ids := txIDs(blk)
+	if err := c.params.CheckBlockBody(blk, ids, blk.EncodedSize()); err != nil {
+		// Body rules that a relayed copy could break without the header
+		// being at fault (size, txRoot, duplicates) do not condemn the
+		// block hash.
+		return Result{}, err
+	}
+	if pre.checkHeader {
+		if err := c.params.CheckHeader(&blk.Header, hash, pre.parent, c.cfg.Now().UnixMilli()); err != nil {
+			if consensus.CodeOf(err) != consensus.ErrTimeTooNew {
+				c.mu.Lock()
+				c.reject(hash, err)
+				c.mu.Unlock()
+			}
+			return Result{}, err
+		}
+	}
+	var known func(types.Hash) bool
+	if c.cfg.Sigs != nil {
+		known = c.cfg.Sigs.Verified
+	}
+	if err := c.verifySignatures(blk, ids, known); err != nil {
+		// txRoot commits to the signatures: the header is at fault.
+		c.mu.Lock()
+		if n := c.index[hash]; n != nil {
+			c.condemn(n, err)
+		} else {
+			c.reject(hash, err)
+		}
+		c.mu.Unlock()
+		return Result{}, err
+	}
+
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	res := Result{}
-	st, err := c.processOne(blk, o, &res)
+	checked := &checkedBlock{ids: ids, headerChecked: pre.checkHeader}
+	st, err := c.processOne(blk, o, checked, &res)
 	res.Status = st
-	if st == StatusOrphan || st == StatusDuplicate || err != nil && !c.condemned(blk.Hash()) {
+	if st == StatusOrphan || st == StatusDuplicate || err != nil && !c.condemned(hash) {
 		return res, err
 	}
-	// Connect orphans waiting for this block, breadth first; those waiting
-	// for a block found invalid are refused in turn.
-	queue := []types.Hash{blk.Hash()}
-	for len(queue) > 0 {
-		h := queue[0]
-		queue = queue[1:]
-		for _, kid := range c.orphans.takeChildren(h) {
-			if _, err := c.processOne(kid, Origin{Unrequested: true}, &res); err != nil {
-				c.cfg.Logger.Debug("orphan refused", "hash", kid.Hash(), "err", err)
-				if c.condemned(kid.Hash()) {
-					queue = append(queue, kid.Hash()) // its own orphans are refused in turn
-				}
-				continue
-			}
-			queue = append(queue, kid.Hash())
-		}
-	}
+	c.takeOrphans(hash, &res)
 	if err != nil {
 		return res, err
 	}
@@ -472,11 +554,143 @@ func (c *Chain) ProcessBlockFrom(blk *types.Block, o Origin) (Result, error) {
 	return res, nil
 }
 
-func (c *Chain) processOne(blk *types.Block, o Origin, res *Result) (ProcessStatus, error) {
+// takeOrphans connects the orphans waiting for block h, breadth first;
+// those waiting for a block found invalid are refused in turn. Their
+// bodies and signatures were checked before they were held.
+func (c *Chain) takeOrphans(h types.Hash, res *Result) {
+	queue := []types.Hash{h}
+	for len(queue) > 0 {
+		h := queue[0]
+		queue = queue[1:]
+		for _, kid := range c.orphans.takeChildren(h) {
+			kh := kid.Hash()
+			if _, err := c.processOne(kid, Origin{Unrequested: true}, &checkedBlock{}, res); err != nil {
+				c.cfg.Logger.Debug("orphan refused", "hash", kh, "err", err)
+				if c.condemned(kh) {
+					queue = append(queue, kh) // its own orphans are refused in turn
+				}
+				continue
+			}
+			queue = append(queue, kh)
+		}
+	}
+}
+
+// prechecked is what precheck learnt under the read lock.
+type prechecked struct {
+	status      ProcessStatus // StatusDuplicate: nothing more to do
+	checkHeader bool          // the header is not in the index: check it against parent
+	parent      consensus.ParentInfo
+}
+
+// checkedBlock records the checks a block passed before the lock was
+// taken: its tx ids (nil: the body and signatures were checked when it
+// was held as an orphan) and, if headerChecked, the header rules.
+type checkedBlock struct {
+	ids           []types.Hash
+	headerChecked bool
+}
+
+// precheck does the cheap checks of ProcessBlockFrom under the read lock:
+// known, known invalid, unrequested and too little work, orphan rules
+// (for an orphan, proof of work included).
+func (c *Chain) precheck(h *types.Header, hash types.Hash, o Origin) (prechecked, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	n := c.index[hash]
+	if n != nil {
+		if c.isInvalid(n) {
+			return prechecked{}, fmt.Errorf("block %s: %w", hash, ErrKnownInvalid)
+		}
+		if n.status&statusDataStored != 0 {
+			return prechecked{status: StatusDuplicate}, nil
+		}
+	}
+	if err, ok := c.rejected[hash]; ok {
+		return prechecked{}, fmt.Errorf("block %s: %w: %w", hash, ErrKnownInvalid, err)
+	}
+	if c.orphans.has(hash) {
+		return prechecked{status: StatusDuplicate}, nil
+	}
+	parent := c.index[h.Parent]
+	if parent == nil {
+		return prechecked{}, c.checkOrphan(h, hash)
+	}
+	if c.isInvalid(parent) {
+		return prechecked{}, consensus.NewRuleError(consensus.ErrInvalidAncestor, "parent %s is invalid", parent.hash)
+	}
+	if o.Unrequested {
+		if err := c.checkWanted(n, parent, h, hash); err != nil {
+			return prechecked{}, err
+		}
+	}
+	if n != nil {
+		return prechecked{}, nil // its header passed the rules in ProcessHeaders
+	}
+	return prechecked{checkHeader: true, parent: parent.parentInfo()}, nil
+}
+
+// WantBlock tells a relay, from a block's header alone, whether the block
+// is worth decoding and processing as an unrequested block: nil if so;
+// StatusDuplicate if it is stored or held already; an error wrapping
+// ErrLowWork if ProcessBlockFrom would refuse it for too little work, a
+// *consensus.RuleError or ErrKnownInvalid if it is invalid. Safe for
+// concurrent use; it takes the read lock only.
+func (c *Chain) WantBlock(h *types.Header) (ProcessStatus, error) {
+	pre, err := c.precheck(h, h.Hash(), Origin{Unrequested: true})
+	return pre.status, err
+}
+
+// checkWanted refuses an unrequested block (header h, index node n if its
+// header is known, parent known) whose branch has less work than the tip
+// and which is not on the best header chain.
+func (c *Chain) checkWanted(n, parent *blockNode, h *types.Header, hash types.Hash) error {
+	if n != nil && c.bestHeader.ancestor(n.height()) == n {
+		return nil
+	}
+	work := new(big.Int).Add(parent.work, consensus.CalcWork(h.Bits))
+	if work.Cmp(c.tip.work) >= 0 {
+		return nil
+	}
+	return fmt.Errorf("block %s at height %d: %w: its branch does not reach the tip's work", hash, h.Height, ErrLowWork)
+}
+
+// checkOrphan applies the orphan rules to the header h of a block whose
+// parent is unknown:
+// height within maxOrphanLead of the tip's, target within
+// orphanTargetSlack of the tip child's, proof of work against it. A block
+// breaking them is refused with ErrLowWork (nothing is remembered: it may
+// be valid, only not worth holding); one with a bad proof of work is
+// refused as invalid.
+func (c *Chain) checkOrphan(h *types.Header, hash types.Hash) error {
+	if h.Height == 0 {
+		return consensus.NewRuleError(consensus.ErrBadGenesis, "block %s claims height 0", hash)
+	}
+	// A child of a block refused for good is invalid too: refuse it
+	// rather than hold it as an orphan until it expires.
+	if _, bad := c.rejected[h.Parent]; bad {
+		return consensus.NewRuleError(consensus.ErrInvalidAncestor, "parent %s was refused as invalid", h.Parent)
+	}
+	tipH := c.tip.height()
+	if h.Height+maxOrphanLead < tipH || h.Height > tipH+maxOrphanLead {
+		return fmt.Errorf("orphan %s at height %d, tip at %d: %w", hash, h.Height, tipH, ErrLowWork)
+	}
+	want := consensus.CompactToBig(c.params.NextBits(tipH, c.tip.header.Time))
+	limit := new(big.Int).Mul(want, big.NewInt(orphanTargetSlack))
+	if got := consensus.CompactToBig(h.Bits); got.Sign() <= 0 || got.Cmp(limit) > 0 {
+		return fmt.Errorf("orphan %s declares bits %08x, easier than %d times the tip's next %08x: %w",
+			hash, h.Bits, orphanTargetSlack, c.params.NextBits(tipH, c.tip.header.Time), ErrLowWork)
+	}
+	// Proof of work needs no context: without it, anyone could fill the
+	// orphan pool for free and push out real orphans.
+	return consensus.CheckProofOfWork(hash, h.Bits, c.params.PowLimit)
+}
+
+func (c *Chain) processOne(blk *types.Block, o Origin, checked *checkedBlock, res *Result) (ProcessStatus, error) {
 	start := time.Now()
 	hash := blk.Hash()
 	if n := c.index[hash]; n != nil {
-		if n.invalid() {
+		if c.isInvalid(n) {
 			return 0, fmt.Errorf("block %s: %w", hash, ErrKnownInvalid)
 		}
 		if n.status&statusDataStored != 0 {
@@ -491,9 +705,6 @@ func (c *Chain) processOne(blk *types.Block, o Origin, res *Result) (ProcessStat
 	}
 	parent := c.index[blk.Header.Parent]
 	if parent == nil {
-		if blk.Header.Height == 0 {
-			return 0, consensus.NewRuleError(consensus.ErrBadGenesis, "block %s claims height 0", hash)
-		}
 		// A child of a block refused for good is invalid too: refuse it
 		// rather than hold it as an orphan until it expires.
 		if _, bad := c.rejected[blk.Header.Parent]; bad {
@@ -501,22 +712,27 @@ func (c *Chain) processOne(blk *types.Block, o Origin, res *Result) (ProcessStat
 			c.reject(hash, err)
 			return 0, err
 		}
-		// Proof of work needs no context: without it, anyone could fill
-		// the orphan pool for free and push out real orphans.
-		if err := consensus.CheckProofOfWork(hash, blk.Header.Bits, c.params.PowLimit); err != nil {
-			c.reject(hash, err)
+		if err := c.checkOrphan(&blk.Header, hash); err != nil {
+			if consensus.IsRuleError(err) {
+				c.reject(hash, err)
+			}
 			return 0, err
 		}
 		c.orphans.add(hash, blk, blk.EncodedSize(), o.Peer, c.cfg.Now())
 		return StatusOrphan, nil
 	}
-	if parent.invalid() {
+	if c.isInvalid(parent) {
 		err := consensus.NewRuleError(consensus.ErrInvalidAncestor, "parent %s is invalid", parent.hash)
 		c.reject(hash, err)
 		return 0, err
 	}
+	if o.Unrequested {
+		if err := c.checkWanted(c.index[hash], parent, &blk.Header, hash); err != nil {
+			return 0, err
+		}
+	}
 	// A header already in the index passed these checks in ProcessHeaders.
-	if c.index[hash] == nil {
+	if c.index[hash] == nil && !checked.headerChecked {
 		if err := c.params.CheckHeader(&blk.Header, hash, parent.parentInfo(), c.cfg.Now().UnixMilli()); err != nil {
 			if consensus.CodeOf(err) != consensus.ErrTimeTooNew {
 				c.reject(hash, err)
@@ -524,24 +740,9 @@ func (c *Chain) processOne(blk *types.Block, o Origin, res *Result) (ProcessStat
 			return 0, err
 		}
 	}
-	ids := txIDs(blk)
-	// Body rules that a relayed copy could break without the header being at
-	// fault (size, txRoot, duplicates) do not condemn the block hash.
-	if err := c.params.CheckBlockBody(blk, ids, blk.EncodedSize()); err != nil {
-		return 0, err
-	}
-	var known func(types.Hash) bool
-	if c.cfg.Sigs != nil {
-		known = c.cfg.Sigs.Verified
-	}
-	if err := c.verifySignatures(blk, ids, known); err != nil {
-		// txRoot commits to the signatures: the header is at fault.
-		if n := c.index[hash]; n != nil {
-			c.condemn(n, err)
-		} else {
-			c.reject(hash, err)
-		}
-		return 0, err
+	ids := checked.ids
+	if ids == nil {
+		ids = txIDs(blk) // an orphan's: hashed again, checked when it was held
 	}
 
 	c.seq++
@@ -549,6 +750,7 @@ func (c *Chain) processOne(blk *types.Block, o Origin, res *Result) (ProcessStat
 	if n == nil {
 		n = &blockNode{hash: hash, header: blk.Header, parent: parent, seq: c.seq,
 			work: new(big.Int).Add(parent.work, consensus.CalcWork(blk.Header.Bits))}
+		n.setSkip()
 	}
 	n.status |= statusDataStored
 	n.chainData = parent.chainData
@@ -605,7 +807,7 @@ func (c *Chain) processOne(blk *types.Block, o Origin, res *Result) (ProcessStat
 	if err := c.activateBestChain(res); err != nil {
 		return 0, err
 	}
-	if n.invalid() {
+	if c.isInvalid(n) {
 		// Connecting the branch showed that n, or one of its ancestors,
 		// breaks a rule: refuse n like any invalid block, so that it is
 		// not relayed.
@@ -625,7 +827,7 @@ func (c *Chain) processOne(blk *types.Block, o Origin, res *Result) (ProcessStat
 // every descendant of it does too.
 func (c *Chain) condemned(h types.Hash) bool {
 	if n := c.index[h]; n != nil {
-		return n.invalid()
+		return c.isInvalid(n)
 	}
 	_, ok := c.rejected[h]
 	return ok
@@ -642,7 +844,7 @@ func (c *Chain) propagateChainData(n *blockNode) bool {
 	for len(stack) > 0 {
 		m := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if m.chainData || m.status&statusDataStored == 0 || m.invalid() {
+		if m.chainData || m.status&statusDataStored == 0 || c.isInvalid(m) {
 			continue
 		}
 		m.chainData = true
@@ -656,7 +858,8 @@ func (c *Chain) propagateChainData(n *blockNode) bool {
 
 // condemn records that n broke a rule: in the rejected set, and, for a
 // block whose header is in the index (known from headers-first sync), as
-// invalid with its descendants, in memory and on disk.
+// invalid in memory and on disk (its descendants by implication, see
+// isInvalid).
 func (c *Chain) condemn(n *blockNode, err error) {
 	c.reject(n.hash, err)
 	if c.index[n.hash] != n {
@@ -680,18 +883,28 @@ func (c *Chain) addNode(n *blockNode) {
 	if c.index[n.hash] == nil {
 		c.index[n.hash] = n
 		n.parent.children = append(n.parent.children, n)
+		delete(c.leaves, n.parent)
+		c.leaves[n] = struct{}{}
 	}
-	if !n.invalid() && n.betterThan(c.bestHeader) {
+	if !c.isInvalid(n) && n.betterThan(c.bestHeader) {
 		c.bestHeader = n
 	}
 }
 
 // recomputeBestHeader finds the valid-looking header with the most work.
+// It is a leaf of the index, or the parent of a block marked invalid
+// (whose children all are): only those are looked at, so the cost does
+// not grow with the headers hanging below an invalid block.
 func (c *Chain) recomputeBestHeader() {
 	c.bestHeader = c.tip
-	for _, n := range c.index {
-		if !n.invalid() && n.betterThan(c.bestHeader) {
-			c.bestHeader = n
+	for _, set := range []map[*blockNode]struct{}{c.leaves, c.fallbacks} {
+		for n := range set {
+			switch {
+			case c.isInvalid(n):
+				delete(set, n) // for good: nothing is added below an invalid block
+			case n.betterThan(c.bestHeader):
+				c.bestHeader = n
+			}
 		}
 	}
 }
@@ -734,6 +947,10 @@ func (c *Chain) writeConnect(batch *leveldb.Batch, n *blockNode, blk *types.Bloc
 func (c *Chain) bestCandidate() *blockNode {
 	var best *blockNode
 	for n := range c.candidates {
+		if c.isInvalid(n) {
+			delete(c.candidates, n)
+			continue
+		}
 		if best == nil || n.betterThan(best) {
 			best = n
 		}
@@ -863,24 +1080,55 @@ func (c *Chain) reorganize(target *blockNode, res *Result) error {
 	return nil
 }
 
-// markInvalid marks n invalid and its descendants as invalid-ancestor, in
-// memory and in batch, and drops them from the candidates.
+// markInvalid marks n invalid, in memory and in batch. Its descendants
+// are invalid too, but nothing walks them: isInvalid finds out when it
+// looks at one (see invalidEpoch), so the cost does not depend on how many
+// headers hang below n.
 func (c *Chain) markInvalid(n *blockNode, batch *leveldb.Batch) {
 	n.status |= statusInvalid
-	stack := []*blockNode{n}
-	for len(stack) > 0 {
-		m := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if m != n {
-			m.status |= statusInvalidAncestor
-		}
-		delete(c.candidates, m)
-		batch.Put(hashKey(prefixHeader, m.hash), encodeHeaderRecord(m))
-		stack = append(stack, m.children...)
+	batch.Put(hashKey(prefixHeader, n.hash), encodeHeaderRecord(n))
+	c.invalidNodes = append(c.invalidNodes, n)
+	c.invalidEpoch++
+	delete(c.candidates, n)
+	if n.parent != nil {
+		c.fallbacks[n.parent] = struct{}{}
 	}
-	if c.bestHeader.invalid() {
+	if c.isInvalid(c.bestHeader) {
 		c.recomputeBestHeader()
 	}
+}
+
+// isInvalid reports whether n broke a rule or descends from a block that
+// did: whether it or an ancestor is one of the blocks marked invalid
+// (invalidNodes), each looked for in O(log n) steps by the skip pointers.
+// A connected block and its ancestors are valid. The answer is cached in
+// the node for the current invalidEpoch (markInvalid starts a new one);
+// the cache is atomic, so readers holding only the read lock may fill it.
+// Nothing walks the descendants of an invalid block.
+func (c *Chain) isInvalid(n *blockNode) bool {
+	if n.status&statusInvalidMask != 0 {
+		return true
+	}
+	if n.status&statusValid != 0 {
+		return false
+	}
+	epoch := c.invalidEpoch
+	if v := n.invalidCache.Load(); v>>1 == epoch {
+		return v&1 == 1
+	}
+	bad := false
+	for _, m := range c.invalidNodes {
+		if m.height() < n.height() && n.ancestor(m.height()) == m {
+			bad = true
+			break
+		}
+	}
+	v := epoch << 1
+	if bad {
+		v |= 1
+	}
+	n.invalidCache.Store(v)
+	return bad
 }
 
 func (c *Chain) readBlock(h types.Hash) (*types.Block, error) {

@@ -22,21 +22,64 @@ var ErrUnconnected = errors.New("header does not connect to a known header")
 // MaxHeadersPerRequest is the most headers one answer carries.
 const MaxHeadersPerRequest = 2000
 
+// AntiDoSBlocks is how many blocks' worth of work (at the tip's
+// difficulty) a header branch may stay below the tip's work and still be
+// stored: the anti-DoS work threshold of Bitcoin Core, whose 144 blocks
+// cairn keeps. See AntiDoSWork.
+const AntiDoSBlocks = 144
+
+// AntiDoSWork returns the least total work a header branch must have for
+// its headers to be stored: the tip's work minus AntiDoSBlocks blocks of
+// the tip's work, and at least Config.MinChainWork. Below it, headers cost
+// a peer almost nothing to make (a branch forked from an old block can
+// drift to the easiest target), so sync checks them outside the index
+// (CheckHeaders) until their branch passes it. Safe for concurrent use.
+func (c *Chain) AntiDoSWork() *big.Int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.antiDoSWorkLocked()
+}
+
+func (c *Chain) antiDoSWorkLocked() *big.Int {
+	w := new(big.Int).Mul(consensus.CalcWork(c.tip.header.Bits), big.NewInt(AntiDoSBlocks))
+	w.Sub(c.tip.work, w)
+	if w.Sign() < 0 {
+		w.SetInt64(0)
+	}
+	if m := c.cfg.MinChainWork; m != nil && w.Cmp(m) < 0 {
+		w.Set(m)
+	}
+	return w
+}
+
 // ProcessHeaders validates hs, in order, against their parents and adds the
 // new ones to the index (and the database, so that a restarted sync keeps
-// them) without bodies. It returns how many were new. A header that breaks
-// a rule stops the processing with its *consensus.RuleError (ErrTimeTooNew
-// for one from the future); one whose parent is unknown with
-// ErrUnconnected. Headers before the fault stay accepted. Safe for
-// concurrent use.
+// them) without bodies, if the branch they end has at least AntiDoSWork;
+// it is ProcessHeadersProven with no proof.
 func (c *Chain) ProcessHeaders(hs []types.Header) (int, error) {
+	return c.ProcessHeadersProven(hs, nil)
+}
+
+// ProcessHeadersProven validates hs, in order, against their parents and
+// adds the new ones to the index and the database, without bodies. It
+// returns how many were new. A header that breaks a rule stops the
+// processing with its *consensus.RuleError (ErrTimeTooNew for one from the
+// future); one whose parent is unknown with ErrUnconnected. Headers before
+// the fault stay accepted if they qualify:
+//
+// New headers are stored only if the branch reaches AntiDoSWork: the last
+// valid header's total work, or proven — the total work of a descendant
+// of that header which the caller checked with CheckHeaders (sync checks a
+// long branch first and stores it batch by batch once its end qualifies).
+// Otherwise nothing is stored and the error wraps ErrLowWork. Safe for
+// concurrent use.
+func (c *Chain) ProcessHeadersProven(hs []types.Header, proven *big.Int) (int, error) {
 	hashes := make([]types.Hash, len(hs)) // hashed before taking the lock
 	for i := range hs {
 		hashes[i] = hs[i].Hash()
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	batch := new(leveldb.Batch)
 	var added []*blockNode
 	var ferr error
 	now := c.cfg.Now().UnixMilli()
@@ -44,7 +87,7 @@ func (c *Chain) ProcessHeaders(hs []types.Header) (int, error) {
 		h := &hs[i]
 		hash := hashes[i]
 		if n := c.index[hash]; n != nil {
-			if n.invalid() {
+			if c.isInvalid(n) {
 				ferr = fmt.Errorf("header %s: %w", hash, ErrKnownInvalid)
 				break
 			}
@@ -59,7 +102,7 @@ func (c *Chain) ProcessHeaders(hs []types.Header) (int, error) {
 			ferr = fmt.Errorf("header %s at height %d: %w (parent %s)", hash, h.Height, ErrUnconnected, h.Parent)
 			break
 		}
-		if parent.invalid() {
+		if c.isInvalid(parent) {
 			ferr = consensus.NewRuleError(consensus.ErrInvalidAncestor, "parent %s of header %s is invalid", parent.hash, hash)
 			c.reject(hash, ferr)
 			break
@@ -71,28 +114,124 @@ func (c *Chain) ProcessHeaders(hs []types.Header) (int, error) {
 			ferr = err
 			break
 		}
-		c.seq++
-		n := &blockNode{hash: hash, header: *h, parent: parent, seq: c.seq,
+		n := &blockNode{hash: hash, header: *h, parent: parent,
 			work: new(big.Int).Add(parent.work, consensus.CalcWork(h.Bits))}
+		n.setSkip()
 		c.index[hash] = n // visible to the next header of hs
 		added = append(added, n)
-		batch.Put(hashKey(prefixHeader, hash), encodeHeaderRecord(n))
 	}
-	if len(added) > 0 {
-		if err := c.db.Write(batch, c.wopts); err != nil {
-			for _, n := range added {
-				delete(c.index, n.hash)
-			}
-			return 0, fmt.Errorf("write headers: %w", err)
-		}
-		for _, n := range added {
-			delete(c.index, n.hash)
-			c.addNode(n)
-		}
-		last := added[len(added)-1]
-		c.cfg.Logger.Debug("accepted headers", "count", len(added), "height", last.height(), "hash", last.hash)
+	for _, n := range added {
+		delete(c.index, n.hash)
 	}
+	if len(added) == 0 {
+		return 0, ferr
+	}
+	last := added[len(added)-1]
+	if threshold := c.antiDoSWorkLocked(); last.work.Cmp(threshold) < 0 && (proven == nil || proven.Cmp(threshold) < 0) {
+		err := fmt.Errorf("%d headers up to height %d: %w: work %s below the anti-DoS threshold %s",
+			len(added), last.height(), ErrLowWork, last.work, threshold)
+		if ferr != nil {
+			err = fmt.Errorf("%w (and then: %w)", err, ferr)
+		}
+		return 0, err
+	}
+	batch := new(leveldb.Batch)
+	for _, n := range added {
+		batch.Put(hashKey(prefixHeader, n.hash), encodeHeaderRecord(n))
+	}
+	if err := c.db.Write(batch, c.wopts); err != nil {
+		return 0, fmt.Errorf("write headers: %w", err)
+	}
+	for _, n := range added {
+		c.seq++
+		n.seq = c.seq
+		c.addNode(n)
+	}
+	c.cfg.Logger.Debug("accepted headers", "count", len(added), "height", last.height(), "hash", last.hash)
 	return len(added), ferr
+}
+
+// HeaderCursor is the end of a header chain being checked outside the
+// index by CheckHeaders: a header's hash, height and total work, and the
+// times of it and its predecessors that the next header's rules need.
+type HeaderCursor struct {
+	Hash   types.Hash
+	Height uint64
+	Work   *big.Int
+	times  [consensus.MedianTimeBlocks]int64 // oldest first; the last nTimes hold
+	nTimes int
+}
+
+func (hc *HeaderCursor) parentInfo() consensus.ParentInfo {
+	ts := hc.times[len(hc.times)-hc.nTimes:]
+	return consensus.ParentInfo{Height: hc.Height, Time: ts[len(ts)-1], MedianTimePast: consensus.MedianTimePast(ts)}
+}
+
+func (hc *HeaderCursor) advance(h *types.Header, hash types.Hash) {
+	copy(hc.times[:], hc.times[1:])
+	hc.times[len(hc.times)-1] = h.Time
+	hc.nTimes = min(hc.nTimes+1, len(hc.times))
+	hc.Hash, hc.Height = hash, h.Height
+	hc.Work = new(big.Int).Add(hc.Work, consensus.CalcWork(h.Bits))
+}
+
+// Cursor returns a HeaderCursor at the indexed header h, which must not be
+// known invalid. Safe for concurrent use.
+func (c *Chain) Cursor(h types.Hash) (HeaderCursor, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	n := c.index[h]
+	if n == nil {
+		return HeaderCursor{}, fmt.Errorf("header %s: %w", h, ErrUnconnected)
+	}
+	if c.isInvalid(n) {
+		return HeaderCursor{}, fmt.Errorf("header %s: %w", h, ErrKnownInvalid)
+	}
+	hc := HeaderCursor{Hash: n.hash, Height: n.height(), Work: new(big.Int).Set(n.work)}
+	for m := n; m != nil && hc.nTimes < len(hc.times); m = m.parent {
+		hc.nTimes++
+		hc.times[len(hc.times)-hc.nTimes] = m.header.Time
+	}
+	return hc, nil
+}
+
+// CheckHeaders checks hs, in order, as the continuation of the chain
+// ending at cur, by every header rule, without storing anything, and
+// returns the cursor at the last header that passed with how many did.
+// The first header that fails stops it with its error: ErrUnconnected if
+// it does not follow the previous one, ErrKnownInvalid if it was refused
+// before, or its *consensus.RuleError. Safe for concurrent use; the chain
+// lock is held only to look up refused hashes.
+func (c *Chain) CheckHeaders(cur HeaderCursor, hs []types.Header) (HeaderCursor, int, error) {
+	hashes := make([]types.Hash, len(hs))
+	for i := range hs {
+		hashes[i] = hs[i].Hash()
+	}
+	refused := -1
+	var rerr error
+	c.mu.RLock()
+	for i, h := range hashes {
+		if err, ok := c.rejected[h]; ok {
+			refused, rerr = i, err
+			break
+		}
+	}
+	c.mu.RUnlock()
+	now := c.cfg.Now().UnixMilli()
+	for i := range hs {
+		h := &hs[i]
+		if i == refused {
+			return cur, i, fmt.Errorf("header %s: %w: %w", hashes[i], ErrKnownInvalid, rerr)
+		}
+		if h.Parent != cur.Hash {
+			return cur, i, fmt.Errorf("header %s at height %d: %w (parent %s, expected %s)", hashes[i], h.Height, ErrUnconnected, h.Parent, cur.Hash)
+		}
+		if err := c.params.CheckHeader(h, hashes[i], cur.parentInfo(), now); err != nil {
+			return cur, i, err
+		}
+		cur.advance(h, hashes[i])
+	}
+	return cur, len(hs), nil
 }
 
 // BestHeader returns the header with the most work not known to be invalid

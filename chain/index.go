@@ -3,6 +3,7 @@ package chain
 import (
 	"math/big"
 	"slices"
+	"sync/atomic"
 
 	"github.com/cairn-ledger/cairn/chain/types"
 	"github.com/cairn-ledger/cairn/consensus"
@@ -13,6 +14,7 @@ type blockNode struct {
 	hash     types.Hash
 	header   types.Header
 	parent   *blockNode
+	skip     *blockNode // an ancestor further back, at skipHeight(height); see ancestor
 	children []*blockNode
 	work     *big.Int // total work of the chain ending here
 	status   uint8
@@ -20,21 +22,51 @@ type blockNode struct {
 	// chainData: this block and every ancestor have their body stored, so
 	// the chain ending here could be connected.
 	chainData bool
+	// invalidCache is Chain.isInvalid's answer: epoch<<1 | invalid.
+	invalidCache atomic.Uint32
 }
 
 func (n *blockNode) height() uint64 { return n.header.Height }
-func (n *blockNode) invalid() bool  { return n.status&statusInvalidMask != 0 }
 
 // ancestor returns the ancestor of n at height h (n itself if h is its
-// height), or nil if h is above n.
+// height), or nil if h is above n. It follows skip pointers, so it takes
+// O(log n) steps (Bitcoin Core's CBlockIndex::GetAncestor).
 func (n *blockNode) ancestor(h uint64) *blockNode {
 	if h > n.height() {
 		return nil
 	}
-	for n != nil && n.height() > h {
-		n = n.parent
+	m := n
+	for m.height() != h {
+		hs, hsPrev := skipHeight(m.height()), skipHeight(m.height()-1)
+		// Take the skip unless the parent's skip gets closer without
+		// overshooting.
+		if m.skip != nil && (hs == h || hs > h && !(hsPrev+2 < hs && hsPrev >= h)) {
+			m = m.skip
+		} else {
+			m = m.parent
+		}
 	}
-	return n
+	return m
+}
+
+// setSkip sets n's skip pointer; n's parent must be set (and its own).
+func (n *blockNode) setSkip() {
+	if n.parent != nil {
+		n.skip = n.parent.ancestor(skipHeight(n.height()))
+	}
+}
+
+// skipHeight is the height a node at height h skips back to: clearing low
+// bits of h gives a skip list with O(log n) steps to any ancestor.
+func skipHeight(h uint64) uint64 {
+	if h < 2 {
+		return 0
+	}
+	invertLowest := func(x uint64) uint64 { return x & (x - 1) }
+	if h&1 == 1 {
+		return invertLowest(invertLowest(h-1)) + 1
+	}
+	return invertLowest(h)
 }
 
 // medianTimePast is the median time of n and its 10 predecessors.

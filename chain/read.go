@@ -75,7 +75,7 @@ func (c *Chain) info(n *blockNode) HeaderInfo {
 		Header: n.header, Hash: n.hash, Work: new(big.Int).Set(n.work),
 		MainChain: c.onMain(n),
 		Valid:     n.status&statusValid != 0,
-		Invalid:   n.invalid(),
+		Invalid:   c.isInvalid(n),
 		HasData:   n.status&statusDataStored != 0,
 	}
 }

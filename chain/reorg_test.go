@@ -282,7 +282,8 @@ func reorgDeepScript(t *testing.T) (s *reorgScript, a1tx, a50tx, a99tx *types.Tx
 }
 
 // TestReorgDeep: a 100-block reorg, the branch delivered in order and, in
-// a second chain, backwards (held as orphans until b1 arrives).
+// a second chain, its last 34 blocks backwards (held as orphans until b67
+// arrives).
 func TestReorgDeep(t *testing.T) {
 	t.Run("in order", func(t *testing.T) {
 		s, a1tx, a50tx, a99tx := reorgDeepScript(t)
@@ -303,14 +304,17 @@ func TestReorgDeep(t *testing.T) {
 		s, a1tx, a50tx, a99tx := reorgDeepScript(t)
 		c := s.open()
 		s.connect(reorgSeq("a", 1, 100)...)
-		for _, n := range reorgSeq("b", 101, 2) {
+		// Orphans are held only within 32 blocks of the tip's height:
+		// b101 down to b68; the rest of the branch comes in order.
+		for _, n := range reorgSeq("b", 101, 68) {
 			s.process(n, chain.StatusOrphan, nil, nil)
 		}
-		if n := c.OrphanCount(); n != 100 {
-			t.Fatalf("%d orphans, want 100", n)
+		if n := c.OrphanCount(); n != 34 {
+			t.Fatalf("%d orphans, want 34", n)
 		}
+		s.side(reorgSeq("b", 1, 66)...)
 		s.g.CheckTip(c, "a100")
-		s.process("b1", chain.StatusConnected, reorgSeq("a", 100, 1), reorgSeq("b", 1, 101))
+		s.process("b67", chain.StatusConnected, reorgSeq("a", 100, 1), reorgSeq("b", 1, 101))
 		if n := c.OrphanCount(); n != 0 {
 			t.Fatalf("%d orphans left, want 0", n)
 		}
