@@ -34,6 +34,11 @@ type Options struct {
 	Params *consensus.Params
 	// LogLevel of the nodes' loggers; default slog.LevelInfo.
 	LogLevel slog.Level
+	// ScheduledTimes makes Mine date each block on the schedule,
+	// ScheduledTime(Params, height), instead of now, so that with
+	// WorkParams an honest chain keeps the genesis target (see
+	// WorkParams). A block dated beyond now + MaxFutureDrift is refused.
+	ScheduledTimes bool
 }
 
 // Harness is a network of in-process nodes.
@@ -241,7 +246,8 @@ func (h *Harness) Heal() {
 }
 
 // Mine has node i build and submit count blocks on its tip, from its
-// pool's template, and returns them.
+// pool's template, and returns them. Blocks are dated now, or on the
+// schedule with Options.ScheduledTimes.
 func (h *Harness) Mine(i, count int) []*types.Block {
 	h.t.Helper()
 	nd := h.Nodes[i]
@@ -252,6 +258,10 @@ func (h *Harness) Mine(i, count int) []*types.Block {
 		blk, err := c.NewBlockTemplate(txs, nd.Miner, time.Now().UnixMilli())
 		if err != nil {
 			h.t.Fatalf("nodetest: %s: template: %v", nd.Name, err)
+		}
+		if h.opts.ScheduledTimes {
+			// The time changes neither bits (the parent's) nor the roots.
+			blk.Header.Time = ScheduledTime(h.Params, blk.Header.Height)
 		}
 		for consensus.CheckProofOfWork(blk.Hash(), blk.Header.Bits, h.Params.PowLimit) != nil {
 			blk.Header.Nonce++
