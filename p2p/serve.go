@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cairn-ledger/cairn/chain"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 )
@@ -132,6 +133,9 @@ func (s *syncer) serveHeaders(_ peer.ID, r *bufio.Reader, w *bufio.Writer) error
 	return writeFrame(w, encodeHeaders(hs))
 }
 
+// serveBlocks answers a blocks request with the stored encodings, as
+// stored; an empty frame for a block not stored here. A request naming a
+// hash twice is refused as malformed.
 func (s *syncer) serveBlocks(_ peer.ID, r *bufio.Reader, w *bufio.Writer) error {
 	b, err := readRequest(r, maxBlocksRequestSize)
 	if err != nil {
@@ -141,15 +145,18 @@ func (s *syncer) serveBlocks(_ peer.ID, r *bufio.Reader, w *bufio.Writer) error 
 	if err != nil {
 		return badAnswer{err}
 	}
-	var buf []byte
+	if err := checkDistinct(hashes); err != nil {
+		return badAnswer{err}
+	}
 	for _, h := range hashes {
-		blk, err := s.n.backend.Block(h)
+		b, err := s.n.backend.BlockBytes(h)
 		if err != nil {
-			buf = buf[:0] // not stored here: an empty frame
-		} else {
-			buf = blk.AppendEncode(buf[:0])
+			if !errors.Is(err, chain.ErrNotFound) {
+				s.n.log.Warn("reading a block to serve failed", "hash", h, "err", err)
+			}
+			b = nil // not stored here (or unreadable): an empty frame
 		}
-		if err := writeFrame(w, buf); err != nil {
+		if err := writeFrame(w, b); err != nil {
 			return err
 		}
 	}

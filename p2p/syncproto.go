@@ -12,9 +12,12 @@ package p2p
 //	                  zero) ‖ best header hash [32] ‖ best header height u64
 //	headers request   uvarint n ≤ 64 ‖ n locator hashes ‖ stop hash [32]
 //	headers response  uvarint n ≤ 2000 ‖ n × 148-byte headers
-//	blocks request    uvarint n ≤ 128 ‖ n hashes
+//	blocks request    uvarint n ≤ 128 ‖ n distinct hashes
 //	blocks response   n frames, each a block encoding, or empty for a block
 //	                  the responder does not have
+//
+// A blocks request naming a hash twice is malformed: the responder
+// penalizes the requester and resets the stream.
 
 import (
 	"bufio"
@@ -187,6 +190,22 @@ func decodeBlocksRequest(b []byte) ([]types.Hash, error) {
 		return nil, fmt.Errorf("decode blocks request: %w", err)
 	}
 	return hs, nil
+}
+
+// errDuplicateHash refuses a blocks request that names a hash twice.
+var errDuplicateHash = errors.New("blocks request names a hash twice")
+
+// checkDistinct refuses a blocks request naming a hash twice, whose
+// answer would repeat a block: O(n) for n ≤ MaxBlocksPerRequest hashes.
+func checkDistinct(hs []types.Hash) error {
+	seen := make(map[types.Hash]int, len(hs))
+	for i, h := range hs {
+		if j, dup := seen[h]; dup {
+			return fmt.Errorf("%w: %s at %d and %d", errDuplicateHash, h, j, i)
+		}
+		seen[h] = i
+	}
+	return nil
 }
 
 // writeFrame writes one frame carrying payload to w.
