@@ -16,8 +16,16 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
-// rateLimit is a token bucket's refill rate per second and capacity.
-type rateLimit struct{ rate, burst float64 }
+// rateLimit is what one peer may ask of one sync protocol.
+type rateLimit struct {
+	// rate and burst are the refill rate (requests per second) and the
+	// capacity of the peer's token bucket of requests.
+	rate, burst float64
+	// answerBytes is the budget of one answer (0: none). For blocks it
+	// is the protocol's MaxBlocksAnswerBytes, which the requesting side
+	// reads here too; tests shrink it on every node of a test.
+	answerBytes int
+}
 
 // defaultServeLimits bound, per peer, the requests this node serves:
 // statuses, header requests and block requests per second. A full-speed
@@ -25,7 +33,7 @@ type rateLimit struct{ rate, burst float64 }
 var defaultServeLimits = [numProtos]rateLimit{
 	protoStatus:  {rate: 10, burst: 40},
 	protoHeaders: {rate: 100, burst: 200},
-	protoBlocks:  {rate: 500, burst: 1000},
+	protoBlocks:  {rate: 500, burst: 1000, answerBytes: MaxBlocksAnswerBytes},
 }
 
 // bucket is a token bucket.
@@ -94,6 +102,14 @@ func (s *syncer) allow(p peer.ID, kind int) bool {
 	return b[kind].take(time.Now(), s.limits[kind])
 }
 
+// answerBudget is the budget of a blocks answer, which this node counts
+// on as a requester too (MaxBlocksAnswerBytes unless a test shrank it).
+func (s *syncer) answerBudget() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.limits[protoBlocks].answerBytes
+}
+
 // readRequest reads a request frame of at most limit bytes; a malformed
 // frame is the requester's fault.
 func readRequest(r *bufio.Reader, limit int) ([]byte, error) {
@@ -133,9 +149,11 @@ func (s *syncer) serveHeaders(_ peer.ID, r *bufio.Reader, w *bufio.Writer) error
 	return writeFrame(w, encodeHeaders(hs))
 }
 
-// serveBlocks answers a blocks request with the stored encodings, as
-// stored; an empty frame for a block not stored here. A request naming a
-// hash twice is refused as malformed.
+// serveBlocks answers a blocks request with the stored encodings: whole
+// blocks in the order asked until the next would take the answer past its
+// budget (the first is always sent), then an empty frame for every hash
+// left; an empty frame too for a block not stored here. A request naming
+// a hash twice is refused as malformed.
 func (s *syncer) serveBlocks(_ peer.ID, r *bufio.Reader, w *bufio.Writer) error {
 	b, err := readRequest(r, maxBlocksRequestSize)
 	if err != nil {
@@ -148,17 +166,26 @@ func (s *syncer) serveBlocks(_ peer.ID, r *bufio.Reader, w *bufio.Writer) error 
 	if err := checkDistinct(hashes); err != nil {
 		return badAnswer{err}
 	}
+	budget := s.answerBudget()
+	sent, full := 0, false
 	for _, h := range hashes {
-		b, err := s.n.backend.BlockBytes(h)
-		if err != nil {
-			if !errors.Is(err, chain.ErrNotFound) {
-				s.n.log.Warn("reading a block to serve failed", "hash", h, "err", err)
+		var b []byte
+		if !full {
+			b, err = s.n.backend.BlockBytes(h)
+			if err != nil {
+				if !errors.Is(err, chain.ErrNotFound) {
+					s.n.log.Warn("reading a block to serve failed", "hash", h, "err", err)
+				}
+				b = nil // not stored here (or unreadable): an empty frame
 			}
-			b = nil // not stored here (or unreadable): an empty frame
+			if budget > 0 && sent > 0 && sent+len(b) > budget {
+				full, b = true, nil
+			}
 		}
 		if err := writeFrame(w, b); err != nil {
 			return err
 		}
+		sent += len(b)
 	}
 	return nil
 }

@@ -980,11 +980,14 @@ func (f *fetcher) assign(ctx context.Context, wg *sync.WaitGroup) {
 	}
 }
 
-// fetch runs one blocks request.
+// fetch runs one blocks request. An answer whose blocks pass the answer
+// budget beyond its first block is a bad answer.
 func (f *fetcher) fetch(ctx context.Context, req *blockReq) blockResp {
 	resp := blockResp{req: req}
+	budget := f.s.answerBudget()
 	resp.err = f.s.request(ctx, req.peer.id, protoBlocks, encodeBlocksRequest(req.hashes), func(r *bufio.Reader) error {
 		var buf []byte // DecodeBlock copies what it keeps
+		got := 0       // bytes of blocks in the answer so far
 		for _, h := range req.hashes {
 			b, err := readFrameInto(r, f.maxBlk, buf)
 			if err != nil {
@@ -994,6 +997,10 @@ func (f *fetcher) fetch(ctx context.Context, req *blockReq) blockResp {
 				resp.blocks = append(resp.blocks, nil)
 				continue
 			}
+			if budget > 0 && got > 0 && got+len(b) > budget {
+				return badAnswer{fmt.Errorf("blocks answer passes its budget of %d bytes", budget)}
+			}
+			got += len(b)
 			buf = b
 			blk, err := types.DecodeBlock(b, f.maxBlk)
 			if err != nil {
@@ -1009,7 +1016,12 @@ func (f *fetcher) fetch(ctx context.Context, req *blockReq) blockResp {
 	return resp
 }
 
-// handleResponse files the blocks of an answer and requeues the rest.
+// handleResponse files the blocks of an answer and requeues the rest. An
+// empty frame after got > 0 bytes of blocks, where a block of the largest
+// size would have taken the answer past its budget, may be a block the
+// peer did not send now (see syncproto.go): it is asked again, of this
+// peer too. Each answer settles at least its first block, so asking again
+// ends.
 func (f *fetcher) handleResponse(r blockResp) {
 	fp := r.req.peer
 	fp.inflight--
@@ -1020,15 +1032,28 @@ func (f *fetcher) handleResponse(r blockResp) {
 		fp.dropped = true
 		f.s.punish(fp.id, "blocks", r.err)
 	}
+	budget := f.s.answerBudget()
+	got := 0 // bytes of blocks in the answer before item i
 	for i, it := range r.req.items {
+		var blk *types.Block
+		if i < len(r.blocks) {
+			blk = r.blocks[i]
+		}
+		size := 0
+		if blk != nil {
+			size = blk.EncodedSize() // the frame's length: encodings are canonical
+		}
+		before := got
+		got += size
 		if f.items[it.hash] != it || it.req != r.req || it.state != itemInflight {
 			continue // forgotten or reassigned meanwhile
 		}
 		switch {
-		case i < len(r.blocks) && r.blocks[i] != nil:
-			it.state, it.block, it.from, it.req = itemReady, r.blocks[i], fp.id, nil
-			size := float64(r.blocks[i].EncodedSize())
-			f.avgSize += (size - f.avgSize) / 16
+		case blk != nil:
+			it.state, it.block, it.from, it.req = itemReady, blk, fp.id, nil
+			f.avgSize += (float64(size) - f.avgSize) / 16
+		case i < len(r.blocks) && budget > 0 && before > 0 && before+f.maxBlk > budget:
+			f.requeue(it) // perhaps cut by the answer budget: not tried
 		default: // lacked, or not delivered
 			it.tried = append(it.tried, fp.id)
 			f.requeue(it)

@@ -14,10 +14,19 @@ package p2p
 //	headers response  uvarint n ≤ 2000 ‖ n × 148-byte headers
 //	blocks request    uvarint n ≤ 128 ‖ n distinct hashes
 //	blocks response   n frames, each a block encoding, or empty for a block
-//	                  the responder does not have
+//	                  the responder does not have or does not send now
 //
 // A blocks request naming a hash twice is malformed: the responder
-// penalizes the requester and resets the stream.
+// penalizes the requester and resets the stream. A blocks response
+// carries at most MaxBlocksAnswerBytes of block encodings: the responder
+// sends whole blocks in the order asked until the next one would take the
+// answer past that budget (the first block is always sent, whatever its
+// size), then an empty frame for every hash left. So an empty frame after
+// D > 0 bytes of blocks, where D + MaxBlockSize > MaxBlocksAnswerBytes,
+// may mean "not sent now" rather than "not stored here": the requester
+// asks for that block again, of the same peer too; an empty frame earlier
+// in the answer means the responder lacks the block. An answer whose
+// blocks pass the budget (beyond its first block) is a bad answer.
 
 import (
 	"bufio"
@@ -39,6 +48,12 @@ const (
 	MaxHeadersPerAnswer = chain.MaxHeadersPerRequest
 	// MaxBlocksPerRequest is the most hashes a blocks request carries.
 	MaxBlocksPerRequest = 128
+	// MaxBlocksAnswerBytes is the budget of one blocks response: the
+	// most bytes of block encodings it carries, unless its first block
+	// alone is larger (see the protocol comment above). It bounds what
+	// one request of at most 4 KiB can cost a responder; the requester's
+	// aim for an answer (2 MiB) is far below it.
+	MaxBlocksAnswerBytes = 16 << 20
 	// maxWorkBytes bounds the big-endian total work of a status: 2^264 is
 	// far beyond any chain's work.
 	maxWorkBytes = 33
