@@ -40,7 +40,7 @@ type Config struct {
 	// discards.
 	Logger *slog.Logger
 	// MaxOrphans and MaxOrphanBytes bound the orphan pool; defaults 256
-	// blocks and 32 MiB. OrphanTTL is how long an orphan is kept; default
+	// blocks and 32 MiB, each peer holding at most an eighth of either. OrphanTTL is how long an orphan is kept; default
 	// 10 minutes.
 	MaxOrphans     int
 	MaxOrphanBytes int
@@ -563,8 +563,8 @@ func (c *Chain) takeOrphans(h types.Hash, res *Result) {
 		h := queue[0]
 		queue = queue[1:]
 		for _, kid := range c.orphans.takeChildren(h) {
-			kh := kid.Hash()
-			if _, err := c.processOne(kid, Origin{Unrequested: true}, &checkedBlock{}, res); err != nil {
+			kh := kid.block.Hash()
+			if _, err := c.processOne(kid.block, kid.origin, &checkedBlock{}, res); err != nil {
 				c.cfg.Logger.Debug("orphan refused", "hash", kh, "err", err)
 				if c.condemned(kh) {
 					queue = append(queue, kh) // its own orphans are refused in turn
@@ -718,7 +718,7 @@ func (c *Chain) processOne(blk *types.Block, o Origin, checked *checkedBlock, re
 			}
 			return 0, err
 		}
-		c.orphans.add(hash, blk, blk.EncodedSize(), o.Peer, c.cfg.Now())
+		c.orphans.add(hash, blk, blk.EncodedSize(), o, c.cfg.Now())
 		return StatusOrphan, nil
 	}
 	if c.isInvalid(parent) {

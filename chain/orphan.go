@@ -56,6 +56,7 @@ type orphan struct {
 	block   *types.Block
 	size    int
 	peer    string
+	origin  Origin // as given to ProcessBlockFrom: the orphan is processed so when its parent comes
 	seq     uint64 // arrival order
 	expires time.Time
 	inAll   *list.Element // in orphanPool.all
@@ -89,7 +90,8 @@ func (p *orphanPool) len() int              { return len(p.byHash) }
 // add stores blk, of size bytes, sent by peer ("" for the node itself),
 // first dropping expired orphans, then making room as the type comment
 // says. A block larger than the whole pool is not kept and evicts nothing.
-func (p *orphanPool) add(h types.Hash, blk *types.Block, size int, peer string, now time.Time) {
+func (p *orphanPool) add(h types.Hash, blk *types.Block, size int, origin Origin, now time.Time) {
+	peer := origin.Peer
 	if p.has(h) || size > p.maxBytes || p.maxCount <= 0 {
 		return
 	}
@@ -113,7 +115,7 @@ func (p *orphanPool) add(h types.Hash, blk *types.Block, size int, peer string, 
 		p.peers[peer] = ps
 	}
 	p.seq++
-	o := &orphan{hash: h, block: blk, size: size, peer: peer, seq: p.seq, expires: now.Add(p.ttl)}
+	o := &orphan{hash: h, block: blk, size: size, peer: peer, origin: origin, seq: p.seq, expires: now.Add(p.ttl)}
 	o.inAll = p.all.PushBack(o)
 	o.inPeer = ps.orphans.PushBack(o)
 	ps.bytes += size
@@ -195,15 +197,21 @@ func (p *orphanPool) expire(now time.Time) {
 }
 
 // takeChildren removes and returns the orphans whose parent is h.
-func (p *orphanPool) takeChildren(h types.Hash) []*types.Block {
+func (p *orphanPool) takeChildren(h types.Hash) []orphanKid {
 	kids := p.byParent[h]
 	if len(kids) == 0 {
 		return nil
 	}
-	out := make([]*types.Block, 0, len(kids))
+	out := make([]orphanKid, 0, len(kids))
 	for _, o := range append([]*orphan(nil), kids...) {
 		p.remove(o)
-		out = append(out, o.block)
+		out = append(out, orphanKid{o.block, o.origin})
 	}
 	return out
+}
+
+// orphanKid is a block taken from the pool, with the origin it came with.
+type orphanKid struct {
+	block  *types.Block
+	origin Origin
 }
