@@ -1,24 +1,32 @@
 package p2p
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/cairn-ledger/cairn/chain"
 	"github.com/cairn-ledger/cairn/chain/chaintest"
 	"github.com/cairn-ledger/cairn/chain/types"
 	"github.com/cairn-ledger/cairn/consensus"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
 )
 
 // Serving limits: duplicate hashes, stored bytes, the answer budget on
-// both sides. Requests come from bare mocknet hosts speaking the protocol
-// by hand (rawSyncPeer), or from a syncing Network.
+// both sides, the per-peer byte bucket, silent streams and the cap on
+// requests served at once. Requests come from bare mocknet hosts speaking
+// the protocol by hand (rawSyncPeer), or from a syncing Network.
 
 // setLimits changes n's serving limits of kind (under the syncer's
 // mutex, as the serving side reads them).
@@ -405,4 +413,349 @@ func TestHandleResponseBudget(t *testing.T) {
 	if len(f.queue) != 5 {
 		t.Errorf("%d items queued, want 5", len(f.queue))
 	}
+}
+
+// Per-peer byte bucket.
+
+// timedFrames is the record of frames received by raw requests: bytes
+// of blocks in all, and when each frame arrived.
+type timedFrames struct {
+	mu    sync.Mutex
+	total int
+	marks []frameMark
+	over  chan struct{} // closed once total reaches the threshold
+	at    int
+}
+
+type frameMark struct {
+	at    time.Time
+	total int
+}
+
+func (r *timedFrames) add(n int) {
+	now := time.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.total += n
+	r.marks = append(r.marks, frameMark{now, r.total})
+	if r.over != nil && r.total >= r.at {
+		close(r.over)
+		r.over = nil
+	}
+}
+
+// rawTimedRequest is rawSyncRequest recording each frame in rec.
+func rawTimedRequest(h host.Host, n *syncNode, kind int, req []byte, rec *timedFrames) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), syncWait)
+	defer cancel()
+	st, err := h.NewStream(ctx, n.host.ID(), SyncProtocol(n.net.netID, protoNames[kind]))
+	if err != nil {
+		return 0, err
+	}
+	defer st.Close()
+	timer := time.AfterFunc(syncWait, func() { st.Reset() })
+	defer timer.Stop()
+	w := bufio.NewWriter(st)
+	writeFrame(w, req)
+	w.Flush()
+	st.CloseWrite()
+	r := bufio.NewReader(st)
+	frames := 0
+	for {
+		f, err := readFrame(r, 1<<21)
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return frames, err
+		}
+		frames++
+		rec.add(len(f))
+	}
+}
+
+// TestServeByteBudget: the bytes of blocks served to one peer by any time
+// t after its first request are at most burst + rate·t; they are paced,
+// not refused; another peer is served meanwhile at full speed.
+func TestServeByteBudget(t *testing.T) {
+	const (
+		rate  = 2 << 20
+		burst = 256 << 10
+		blob  = 32 << 10
+		reqs  = 4
+		per   = 40 // blobs per request: 5 MiB in all
+	)
+	g := chaintest.New(t)
+	mn := mocknet.New()
+	defer mn.Close()
+	sb := newSyncBackend(t, g.Open(chain.Config{}))
+	blobs := map[types.Hash]int{}
+	var hashes [reqs][]types.Hash
+	for i := range hashes {
+		hashes[i] = blobHashes(blobs, byte(i+1), per, blob)
+	}
+	other := blobHashes(blobs, 0xf0, 4, blob)
+	n := startSyncNode(t, mn, "n", sb, syncOpts{backend: &blobBackend{syncBackend: sb, blobs: blobs}, timeout: syncWait})
+	setLimits(n, protoBlocks, func(l *rateLimit) { l.byteRate, l.byteBurst = rate, burst })
+	greedy, polite := rawSyncPeer(t, mn, n), rawSyncPeer(t, mn, n)
+
+	overBurst := make(chan struct{})
+	rec := &timedFrames{over: overBurst, at: burst}
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, reqs)
+	for i := range reqs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			frames, err := rawTimedRequest(greedy, n, protoBlocks, encodeBlocksRequest(hashes[i]), rec)
+			if err == nil && frames != per {
+				err = fmt.Errorf("%d frames, want %d", frames, per)
+			}
+			errs <- err
+		}()
+	}
+	greedyDone := make(chan struct{})
+	go func() { wg.Wait(); close(greedyDone) }()
+
+	// Once the greedy peer has had its burst, the polite one asks for a
+	// little: served in full before the greedy peer is done.
+	select {
+	case <-overBurst:
+	case <-time.After(syncWait):
+		t.Fatal("the greedy peer did not get its burst")
+	}
+	prec := &timedFrames{}
+	frames, err := rawTimedRequest(polite, n, protoBlocks, encodeBlocksRequest(other), prec)
+	if err != nil || frames != len(other) || prec.total != len(other)*blob {
+		t.Fatalf("polite peer: %d frames, %d bytes, %v", frames, prec.total, err)
+	}
+	select {
+	case <-greedyDone:
+		t.Error("the polite peer was served only after the greedy one")
+	default:
+	}
+
+	select {
+	case <-greedyDone:
+	case <-time.After(syncWait):
+		t.Fatal("the greedy peer's requests did not end")
+	}
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("greedy request: %v", err)
+		}
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if rec.total != reqs*per*blob {
+		t.Fatalf("greedy peer got %d bytes, want %d", rec.total, reqs*per*blob)
+	}
+	for _, m := range rec.marks {
+		if limit := burst + rate*m.at.Sub(start).Seconds(); float64(m.total) > limit {
+			t.Fatalf("%d bytes served after %v: more than burst + rate·t = %.0f", m.total, m.at.Sub(start), limit)
+		}
+	}
+	if p := n.net.scores.appPenalty(greedy.ID()); p != 0 {
+		t.Errorf("greedy peer penalized %.1f", p)
+	}
+}
+
+// TestServeByteBudgetDeadline: an answer that the peer's byte rate would
+// not let out before the request deadline is cut short by a reset, with
+// no penalty.
+func TestServeByteBudgetDeadline(t *testing.T) {
+	g := chaintest.New(t)
+	mn := mocknet.New()
+	defer mn.Close()
+	sb := newSyncBackend(t, g.Open(chain.Config{}))
+	blobs := map[types.Hash]int{}
+	hs := blobHashes(blobs, 1, 10, 10<<10)
+	n := startSyncNode(t, mn, "n", sb, syncOpts{backend: &blobBackend{syncBackend: sb, blobs: blobs}, timeout: time.Second})
+	setLimits(n, protoBlocks, func(l *rateLimit) { l.byteRate, l.byteBurst = 20<<10, 20<<10 })
+	h := rawSyncPeer(t, mn, n)
+	// 100 KiB at 20 KiB/s after a burst of 20: 4 s, past the deadline.
+	rec := &timedFrames{}
+	start := time.Now()
+	frames, err := rawTimedRequest(h, n, protoBlocks, encodeBlocksRequest(hs), rec)
+	if err == nil || frames >= len(hs) {
+		t.Fatalf("answered %d frames of %d, %v; want a reset", frames, len(hs), err)
+	}
+	if took := time.Since(start); took > syncWait/2 {
+		t.Errorf("reset after %v", took)
+	}
+	if p := n.net.scores.appPenalty(h.ID()); p != 0 {
+		t.Errorf("penalty %.1f", p)
+	}
+}
+
+// Silent streams and the cap on requests served at once.
+
+// silentStream opens a stream of kind to n and sends nothing; done
+// receives how long after opening the stream was reset (or failed).
+func silentStream(t *testing.T, h host.Host, n *syncNode, kind int, done chan<- time.Duration) network.Stream {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), syncWait)
+	defer cancel()
+	start := time.Now()
+	st, err := h.NewStream(ctx, n.host.ID(), SyncProtocol(n.net.netID, protoNames[kind]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	timer := time.AfterFunc(syncWait, func() { st.Reset() })
+	go func() {
+		defer timer.Stop()
+		var b [1]byte
+		if _, err := st.Read(b[:]); err == nil { // negotiates the protocol, then waits
+			t.Errorf("a silent stream was sent %q", b[0])
+		}
+		done <- time.Since(start)
+	}()
+	return st
+}
+
+// waitResets waits for k streams to end and returns how long each lasted.
+func waitResets(t *testing.T, done <-chan time.Duration, k int) []time.Duration {
+	t.Helper()
+	var out []time.Duration
+	deadline := time.After(syncWait)
+	for range k {
+		select {
+		case d := <-done:
+			out = append(out, d)
+		case <-deadline:
+			t.Fatalf("%d of %d streams still open after %v", k-len(out), k, syncWait)
+		}
+	}
+	return out
+}
+
+// TestServeSilentStreams: a stream whose request frame does not come
+// within frameWait is reset then, long before the request deadline, and
+// costs PenaltySilentStream; nine of them do not get the peer banned, ten
+// do.
+func TestServeSilentStreams(t *testing.T) {
+	const frameWait = 300 * time.Millisecond
+	g := chaintest.New(t)
+	mn := mocknet.New()
+	defer mn.Close()
+	n := startSyncNode(t, mn, "n", newSyncBackend(t, g.Open(chain.Config{})), syncOpts{timeout: time.Minute})
+	for kind := range numProtos {
+		setLimits(n, kind, func(l *rateLimit) { l.frameWait = frameWait })
+	}
+	h := rawSyncPeer(t, mn, n)
+	done := make(chan time.Duration, 16)
+	// Nine silent streams, of each kind, at most as many at once as
+	// served: each reset at frameWait, nine penalties, no ban yet.
+	kinds := []int{protoBlocks, protoBlocks, protoBlocks, protoBlocks, protoBlocks, protoStatus, protoStatus, protoHeaders, protoHeaders}
+	for _, kind := range kinds {
+		silentStream(t, h, n, kind, done)
+	}
+	for _, d := range waitResets(t, done, len(kinds)) {
+		if d < frameWait || d > 20*time.Second {
+			t.Errorf("silent stream reset after %v; want frameWait %v, not the request deadline of a minute", d, frameWait)
+		}
+	}
+	eventually(t, n, "nine silent-stream penalties", func() bool {
+		return n.net.scores.appPenalty(h.ID()) >= 9*PenaltySilentStream*0.99
+	})
+	if n.net.Banned(h.ID()) {
+		t.Fatalf("banned at %.1f points", n.net.scores.appPenalty(h.ID()))
+	}
+	// The tenth gets it banned and disconnected.
+	silentStream(t, h, n, protoBlocks, done)
+	waitResets(t, done, 1)
+	eventually(t, n, "ban", func() bool { return n.net.Banned(h.ID()) })
+	eventually(t, n, "disconnection", func() bool {
+		return n.host.Network().Connectedness(h.ID()) != network.Connected
+	})
+}
+
+// TestServeActiveCap: requests of a peer beyond the cap of those served at
+// once are reset at once, without penalty; those admitted are served.
+func TestServeActiveCap(t *testing.T) {
+	g := chaintest.New(t)
+	buildSyncSource(t, g, 5)
+	mn := mocknet.New()
+	defer mn.Close()
+	n := startSyncNode(t, mn, "n", newSyncBackend(t, syncSourceChain(t, g, 5)), syncOpts{timeout: time.Minute})
+	const active = 3
+	setLimits(n, protoBlocks, func(l *rateLimit) { l.active, l.frameWait = active, time.Minute })
+	h := rawSyncPeer(t, mn, n)
+	activeOf := func(p peer.ID) int {
+		s := n.net.sync
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if b := s.buckets[p]; b != nil {
+			return b[protoBlocks].active
+		}
+		return 0
+	}
+
+	// Three streams that have not sent their request yet are admitted.
+	held := make([]network.Stream, active)
+	heldDone := make(chan time.Duration, active)
+	for i := range held {
+		held[i] = silentStreamKeep(t, h, n, heldDone)
+	}
+	eventually(t, n, "three requests admitted", func() bool { return activeOf(h.ID()) == active })
+
+	// Two more are reset at once, well before the frame deadline.
+	extra := make(chan time.Duration, 2)
+	silentStream(t, h, n, protoBlocks, extra)
+	silentStream(t, h, n, protoBlocks, extra)
+	for _, d := range waitResets(t, extra, 2) {
+		if d > 20*time.Second {
+			t.Errorf("stream over the cap reset after %v", d)
+		}
+	}
+	// Another peer is not affected by h's cap.
+	other := rawSyncPeer(t, mn, n)
+	frames, err := rawSyncRequest(t, other, n, protoBlocks, encodeBlocksRequest([]types.Hash{g.Hash("a1")}))
+	if err != nil || len(frames) != 1 || len(frames[0]) == 0 {
+		t.Fatalf("other peer: frames %v, %v", frameSizes(frames), err)
+	}
+	// The held streams send their requests now and are answered.
+	for _, st := range held {
+		w := bufio.NewWriter(st)
+		writeFrame(w, encodeBlocksRequest([]types.Hash{g.Hash("a2"), g.Hash("a3")}))
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		st.CloseWrite()
+	}
+	waitResets(t, heldDone, active)
+	eventually(t, n, "requests released", func() bool { return activeOf(h.ID()) == 0 })
+	if p := n.net.scores.appPenalty(h.ID()); p != 0 {
+		t.Errorf("penalty %.1f for streams over the cap", p)
+	}
+}
+
+// silentStreamKeep opens a blocks stream to n that sends nothing until
+// the test writes on it; done receives how long it lasted once its answer
+// (2 non-empty frames) has been read.
+func silentStreamKeep(t *testing.T, h host.Host, n *syncNode, done chan<- time.Duration) network.Stream {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), syncWait)
+	defer cancel()
+	start := time.Now()
+	st, err := h.NewStream(ctx, n.host.ID(), SyncProtocol(n.net.netID, protoNames[protoBlocks]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	timer := time.AfterFunc(syncWait, func() { st.Reset() })
+	go func() {
+		defer timer.Stop()
+		r := bufio.NewReader(st)
+		for i := range 2 {
+			f, err := readFrame(r, 1<<21)
+			if err != nil || len(f) == 0 {
+				t.Errorf("held stream: frame %d: %d bytes, %v", i, len(f), err)
+				break
+			}
+		}
+		done <- time.Since(start)
+	}()
+	return st
 }
