@@ -170,6 +170,14 @@ func (c *Chain) TxLocation(id types.Hash) (TxLocation, error) {
 	return loc, nil
 }
 
+// HeaderCount returns the number of headers in the index (stored ones,
+// with or without their body). Safe for concurrent use.
+func (c *Chain) HeaderCount() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.index)
+}
+
 // OrphanCount returns the number of blocks held in the orphan pool.
 func (c *Chain) OrphanCount() int {
 	c.mu.RLock()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"os"
 	"path/filepath"
 	"sync"
@@ -328,9 +329,19 @@ func (b *backend) Locator() []types.Hash                    { return b.chain.Loc
 func (b *backend) HeadersAfter(loc []types.Hash, stop types.Hash, max int) []types.Header {
 	return b.chain.HeadersAfter(loc, stop, max)
 }
-func (b *backend) MissingBlocks(max int) []types.Hash            { return b.chain.MissingBlocks(max) }
-func (b *backend) ProcessHeaders(hs []types.Header) (int, error) { return b.chain.ProcessHeaders(hs) }
-func (b *backend) BlockBytes(h types.Hash) ([]byte, error)       { return b.chain.BlockBytes(h) }
+func (b *backend) MissingBlocks(max int) []types.Hash { return b.chain.MissingBlocks(max) }
+func (b *backend) ProcessHeaders(hs []types.Header, proven *big.Int) (int, error) {
+	return b.chain.ProcessHeadersProven(hs, proven)
+}
+func (b *backend) WantBlock(h *types.Header) (chain.ProcessStatus, error) {
+	return b.chain.WantBlock(h)
+}
+func (b *backend) AntiDoSWork() *big.Int                           { return b.chain.AntiDoSWork() }
+func (b *backend) Cursor(h types.Hash) (chain.HeaderCursor, error) { return b.chain.Cursor(h) }
+func (b *backend) CheckHeaders(cur chain.HeaderCursor, hs []types.Header) (chain.HeaderCursor, int, error) {
+	return b.chain.CheckHeaders(cur, hs)
+}
+func (b *backend) BlockBytes(h types.Hash) ([]byte, error) { return b.chain.BlockBytes(h) }
 func (b *backend) ProcessBlock(blk *types.Block, o chain.Origin) (chain.Result, error) {
 	return (*Node)(b).processBlock(blk, o)
 }

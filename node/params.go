@@ -3,6 +3,7 @@ package node
 import (
 	_ "embed"
 	"fmt"
+	"math/big"
 
 	"github.com/cairn-ledger/cairn/consensus"
 )
@@ -21,6 +22,23 @@ func DefaultParams() *consensus.Params {
 		panic(fmt.Sprintf("node: built-in genesis.json: %v", err))
 	}
 	return p
+}
+
+// defaultMinChainWork is the built-in network's minimum chain work
+// (chain.Config.MinChainWork), as Bitcoin Core ships nMinimumChainWork:
+// node policy, not consensus, raised with releases to the work of a chain
+// known then. cairn-dev has no public chain whose work could be pinned yet,
+// so it is 0; the tip-relative part of the anti-DoS threshold applies
+// alone.
+const defaultMinChainWork = "0"
+
+// DefaultMinChainWork returns the built-in network's minimum chain work.
+func DefaultMinChainWork() *big.Int {
+	w, ok := new(big.Int).SetString(defaultMinChainWork, 16)
+	if !ok {
+		panic("node: bad defaultMinChainWork")
+	}
+	return w
 }
 
 // DefaultGenesisJSON returns the built-in genesis file.

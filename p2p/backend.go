@@ -1,6 +1,8 @@
 package p2p
 
 import (
+	"math/big"
+
 	"github.com/cairn-ledger/cairn/chain"
 	"github.com/cairn-ledger/cairn/chain/types"
 	"github.com/cairn-ledger/cairn/consensus"
@@ -30,8 +32,21 @@ type Backend interface {
 	HeadersAfter(locator []types.Hash, stop types.Hash, max int) []types.Header
 	// MissingBlocks lists bodies to fetch, in height order.
 	MissingBlocks(max int) []types.Hash
-	// ProcessHeaders adds validated headers to the index.
-	ProcessHeaders(hs []types.Header) (int, error)
+	// ProcessHeaders adds validated headers to the index if their branch
+	// reaches the anti-DoS threshold or proven does
+	// (chain.ProcessHeadersProven).
+	ProcessHeaders(hs []types.Header, proven *big.Int) (int, error)
+	// AntiDoSWork is the work a header branch needs to be stored
+	// (chain.AntiDoSWork).
+	AntiDoSWork() *big.Int
+	// Cursor starts a header check at an indexed header (chain.Cursor).
+	Cursor(h types.Hash) (chain.HeaderCursor, error)
+	// CheckHeaders checks headers without storing them
+	// (chain.CheckHeaders).
+	CheckHeaders(cur chain.HeaderCursor, hs []types.Header) (chain.HeaderCursor, int, error)
+	// WantBlock judges an unrequested block by its header
+	// (chain.WantBlock).
+	WantBlock(h *types.Header) (chain.ProcessStatus, error)
 	// ProcessBlock validates and stores a block from origin o
 	// (chain.ProcessBlockFrom).
 	ProcessBlock(b *types.Block, o chain.Origin) (chain.Result, error)

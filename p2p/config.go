@@ -39,6 +39,11 @@ type Config struct {
 	// BanDuration is how long a peer past the score threshold is refused;
 	// default 10 minutes.
 	BanDuration time.Duration
+	// MaxPresyncHeaders is how many headers of a branch below the anti-DoS
+	// threshold (chain.AntiDoSWork) one peer may make this node check in a
+	// row before it is banned for lying about its work; default 1,048,576
+	// (about 20 s of checking, 150 MB from the peer).
+	MaxPresyncHeaders int
 	// Host, if set, is used instead of building one (tests use mocknet).
 	// The Network does not close a host it did not build.
 	Host host.Host
@@ -64,6 +69,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.BanDuration == 0 {
 		c.BanDuration = 10 * time.Minute
+	}
+	if c.MaxPresyncHeaders == 0 {
+		c.MaxPresyncHeaders = 1 << 20
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -27,6 +27,13 @@ const (
 	// and the chain imports one at a time anyway.
 	blockValidatorConcurrency = 16
 	txValidatorConcurrency    = 256
+	// A peer may have at most this many messages of a topic being
+	// validated at once; more are ignored at once, so that one peer's
+	// flood cannot take every validation slot and delay another peer's
+	// block (each ignored message still costs it GossipSub's delivery
+	// accounting, and earns it no credit).
+	blockValidationsPerPeer = 2
+	txValidationsPerPeer    = 32
 	// validateQueueSize is GossipSub's queue of messages waiting for a
 	// validation worker; its default of 32 drops bursts of txs.
 	validateQueueSize = 1024
@@ -48,6 +55,9 @@ func TxTopic(netID string) string { return "/cairn/" + netID + "/tx/1" }
 // counted only once its subscription has arrived).
 type TopicStats struct {
 	Accepted, Rejected, Ignored, Published uint64
+	// Throttled counts the Ignored messages whose sender had too many
+	// being validated at once.
+	Throttled uint64
 	Peers                                  int
 }
 
@@ -59,6 +69,9 @@ type GossipStats struct {
 // topicCounters are the live counters of one topic.
 type topicCounters struct {
 	accepted, rejected, ignored, published atomic.Uint64
+	// throttled counts messages ignored because their sender had too
+	// many being validated (also counted in ignored).
+	throttled atomic.Uint64
 }
 
 func (c *topicCounters) count(r pubsub.ValidationResult) {
@@ -78,6 +91,7 @@ func (c *topicCounters) stats() TopicStats {
 		Rejected:  c.rejected.Load(),
 		Ignored:   c.ignored.Load(),
 		Published: c.published.Load(),
+		Throttled: c.throttled.Load(),
 	}
 }
 
@@ -127,11 +141,11 @@ func (n *Network) startGossip(ctx context.Context) error {
 		return fmt.Errorf("p2p: start gossipsub: %w", err)
 	}
 	n.ps = ps
-	if err := ps.RegisterTopicValidator(blockTopic, n.validator(n.checkBlock, &n.blockStats),
+	if err := ps.RegisterTopicValidator(blockTopic, n.validator(n.checkBlock, &n.blockStats, 0, blockValidationsPerPeer),
 		pubsub.WithValidatorConcurrency(blockValidatorConcurrency)); err != nil {
 		return fmt.Errorf("p2p: block topic validator: %w", err)
 	}
-	if err := ps.RegisterTopicValidator(txTopic, n.validator(n.checkTx, &n.txStats),
+	if err := ps.RegisterTopicValidator(txTopic, n.validator(n.checkTx, &n.txStats, 1, txValidationsPerPeer),
 		pubsub.WithValidatorConcurrency(txValidatorConcurrency)); err != nil {
 		return fmt.Errorf("p2p: tx topic validator: %w", err)
 	}
@@ -199,8 +213,10 @@ func (n *Network) publish(t *pubsub.Topic, data []byte) error {
 
 // validator makes a topic validator of check (DESIGN.md §7): this node's
 // own messages are accepted (it processed them before publishing), nothing
-// is validated once Stop has begun, and every verdict is counted in stats.
-func (n *Network) validator(check func(peer.ID, []byte) pubsub.ValidationResult, stats *topicCounters) pubsub.ValidatorEx {
+// is validated once Stop has begun, a peer with perPeer messages of the
+// topic (index topic) being validated has the next ignored, and every
+// verdict is counted in stats.
+func (n *Network) validator(check func(peer.ID, []byte) pubsub.ValidationResult, stats *topicCounters, topic, perPeer int) pubsub.ValidatorEx {
 	return func(_ context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
 		if from == n.host.ID() {
 			return pubsub.ValidationAccept
@@ -209,37 +225,81 @@ func (n *Network) validator(check func(peer.ID, []byte) pubsub.ValidationResult,
 			return pubsub.ValidationIgnore // stopping
 		}
 		defer n.release()
+		if !n.startValidation(from, topic, perPeer) {
+			stats.throttled.Add(1)
+			stats.count(pubsub.ValidationIgnore)
+			return pubsub.ValidationIgnore
+		}
+		defer n.endValidation(from, topic)
 		r := check(from, msg.Data)
 		stats.count(r)
 		return r
 	}
 }
 
-// checkBlock judges a gossiped block: Reject and penalize what is invalid,
-// Ignore what is known, from the future or has an unknown parent (and sync
-// from the sender then), Accept what the chain stored.
+// startValidation counts a message of p's on topic as being validated,
+// unless p has max of them already.
+func (n *Network) startValidation(p peer.ID, topic, max int) bool {
+	n.validatingMu.Lock()
+	defer n.validatingMu.Unlock()
+	if n.validating == nil {
+		n.validating = make(map[peer.ID]*[2]int)
+	}
+	c := n.validating[p]
+	if c == nil {
+		c = new([2]int)
+		n.validating[p] = c
+	}
+	if c[topic] >= max {
+		return false
+	}
+	c[topic]++
+	return true
+}
+
+func (n *Network) endValidation(p peer.ID, topic int) {
+	n.validatingMu.Lock()
+	defer n.validatingMu.Unlock()
+	c := n.validating[p]
+	c[topic]--
+	if c[0] == 0 && c[1] == 0 {
+		delete(n.validating, p)
+	}
+}
+
+// checkBlock judges a gossiped block. The header is looked at first, so
+// that a block known, low in work or invalid by its header costs no more
+// than that: Ignore what is known, has too little work to be worth
+// storing (chain.ErrLowWork: an honest peer on a losing branch sends such
+// blocks, so no penalty, but nothing is relayed and the sender earns no
+// credit), is from the future or has an unknown parent (and sync from the
+// sender then); Reject and penalize what is invalid; Accept what the chain
+// stored.
 func (n *Network) checkBlock(from peer.ID, data []byte) pubsub.ValidationResult {
+	if len(data) < types.HeaderSize {
+		n.penalize(from, fmt.Sprintf("undecodable block: %d bytes", len(data)), PenaltyUndecodable)
+		return pubsub.ValidationReject
+	}
+	hdr, err := types.DecodeHeader(data[:types.HeaderSize])
+	if err != nil {
+		n.penalize(from, "undecodable block header: "+err.Error(), PenaltyUndecodable)
+		return pubsub.ValidationReject
+	}
+	hash := hdr.Hash()
+	if st, err := n.backend.WantBlock(&hdr); err != nil || st == chain.StatusDuplicate {
+		if err == nil {
+			return pubsub.ValidationIgnore
+		}
+		return n.blockVerdict(from, hash, hdr.Height, err)
+	}
 	blk, err := types.DecodeBlock(data, n.params.MaxBlockSize)
 	if err != nil {
 		n.penalize(from, "undecodable block: "+err.Error(), PenaltyUndecodable)
 		return pubsub.ValidationReject
 	}
-	hash := blk.Hash()
-	if n.backend.HasBlock(hash) {
-		return pubsub.ValidationIgnore
-	}
 	res, err := n.backend.ProcessBlock(blk, chain.Origin{Peer: string(from), Unrequested: true})
-	switch {
-	case err == nil:
-	case consensus.CodeOf(err) == consensus.ErrTimeTooNew:
-		n.log.Debug("gossiped block from the future", "hash", hash, "peer", from, "err", err)
-		return pubsub.ValidationIgnore
-	case consensus.IsRuleError(err) || errors.Is(err, chain.ErrKnownInvalid):
-		n.penalize(from, fmt.Sprintf("invalid block %s: %v", hash, err), PenaltyInvalidBlock)
-		return pubsub.ValidationReject
-	default: // I/O or internal: not the peer's fault
-		n.log.Warn("process gossiped block", "hash", hash, "peer", from, "err", err)
-		return pubsub.ValidationIgnore
+	if err != nil {
+		return n.blockVerdict(from, hash, hdr.Height, err)
 	}
 	switch res.Status {
 	case chain.StatusConnected, chain.StatusSideChain:
@@ -250,6 +310,30 @@ func (n *Network) checkBlock(from peer.ID, data []byte) pubsub.ValidationResult 
 		n.sync.requestSync(from)
 		return pubsub.ValidationIgnore
 	default: // StatusDuplicate
+		return pubsub.ValidationIgnore
+	}
+}
+
+// blockVerdict turns the chain's refusal of a gossiped block into a
+// verdict, penalizing the sender of an invalid one.
+func (n *Network) blockVerdict(from peer.ID, hash types.Hash, height uint64, err error) pubsub.ValidationResult {
+	switch {
+	case errors.Is(err, chain.ErrLowWork):
+		n.log.Debug("gossiped block has too little work", "hash", hash, "peer", from, "err", err)
+		if height > n.backend.Tip().Height {
+			// The sender has blocks above the tip (an orphan too far
+			// ahead to hold): it may have more work; ask.
+			n.sync.requestSync(from)
+		}
+		return pubsub.ValidationIgnore
+	case consensus.CodeOf(err) == consensus.ErrTimeTooNew:
+		n.log.Debug("gossiped block from the future", "hash", hash, "peer", from, "err", err)
+		return pubsub.ValidationIgnore
+	case consensus.IsRuleError(err) || errors.Is(err, chain.ErrKnownInvalid):
+		n.penalize(from, fmt.Sprintf("invalid block %s: %v", hash, err), PenaltyInvalidBlock)
+		return pubsub.ValidationReject
+	default: // I/O or internal: not the peer's fault
+		n.log.Warn("process gossiped block", "hash", hash, "peer", from, "err", err)
 		return pubsub.ValidationIgnore
 	}
 }

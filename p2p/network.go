@@ -84,6 +84,11 @@ type Network struct {
 
 	peersMu   sync.Mutex
 	connected map[peer.ID]struct{} // peers told to the syncer as connected
+
+	// validating counts each peer's messages being validated, per topic
+	// (see validator).
+	validatingMu sync.Mutex
+	validating   map[peer.ID]*[2]int
 }
 
 // New builds a Network for the chain of b; it validates cfg but starts

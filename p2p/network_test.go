@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -53,9 +54,19 @@ func (b *testBackend) Locator() []types.Hash                    { return b.c.Loc
 func (b *testBackend) HeadersAfter(loc []types.Hash, stop types.Hash, max int) []types.Header {
 	return b.c.HeadersAfter(loc, stop, max)
 }
-func (b *testBackend) MissingBlocks(max int) []types.Hash            { return b.c.MissingBlocks(max) }
-func (b *testBackend) ProcessHeaders(hs []types.Header) (int, error) { return b.c.ProcessHeaders(hs) }
-func (b *testBackend) BlockBytes(h types.Hash) ([]byte, error)       { return b.c.BlockBytes(h) }
+func (b *testBackend) MissingBlocks(max int) []types.Hash { return b.c.MissingBlocks(max) }
+func (b *testBackend) ProcessHeaders(hs []types.Header, proven *big.Int) (int, error) {
+	return b.c.ProcessHeadersProven(hs, proven)
+}
+func (b *testBackend) WantBlock(h *types.Header) (chain.ProcessStatus, error) {
+	return b.c.WantBlock(h)
+}
+func (b *testBackend) AntiDoSWork() *big.Int                           { return b.c.AntiDoSWork() }
+func (b *testBackend) Cursor(h types.Hash) (chain.HeaderCursor, error) { return b.c.Cursor(h) }
+func (b *testBackend) CheckHeaders(cur chain.HeaderCursor, hs []types.Header) (chain.HeaderCursor, int, error) {
+	return b.c.CheckHeaders(cur, hs)
+}
+func (b *testBackend) BlockBytes(h types.Hash) ([]byte, error) { return b.c.BlockBytes(h) }
 func (b *testBackend) ProcessBlock(blk *types.Block, o chain.Origin) (chain.Result, error) {
 	res, err := b.c.ProcessBlockFrom(blk, o)
 	if len(res.Connected) > 0 || len(res.Disconnected) > 0 {

@@ -30,6 +30,11 @@ const (
 	// PenaltyBadSyncAnswer is charged by the sync protocol for an answer
 	// that is malformed, unasked for or contradicts itself.
 	PenaltyBadSyncAnswer = 50.0
+	// PenaltyLyingPeer is charged to a peer whose headers cannot back the
+	// work its status claimed (they end short of it, stay below the
+	// anti-DoS threshold for too long, or stop raising the best header):
+	// a ban, since such a peer only wastes the node's time.
+	PenaltyLyingPeer = 100.0
 	// BanThreshold is the total at which a peer is banned.
 	BanThreshold = 100.0
 	// PenaltyHalfLife is how fast penalty points are forgiven.

@@ -122,6 +122,12 @@ type syncer struct {
 	limits        [numProtos]rateLimit
 
 	wake chan struct{} // capacity 1: the main loop has something to look at
+	// headerWake (capacity 1) tells a running header phase that a peer's
+	// status changed.
+	headerWake chan struct{}
+	// maxPresync is how many headers below the anti-DoS threshold one
+	// peer may make this node check in a row (Config.MaxPresyncHeaders).
+	maxPresync int
 
 	mu sync.Mutex // guards everything below
 	// peers are the connected peers; version counts changes to them that
@@ -146,6 +152,8 @@ func newSyncer(n *Network) *syncer {
 		maxInflight:   8,
 		limits:        defaultServeLimits,
 		wake:          make(chan struct{}, 1),
+		headerWake:    make(chan struct{}, 1),
+		maxPresync:    n.cfg.MaxPresyncHeaders,
 		peers:         make(map[peer.ID]*syncPeer),
 		buckets:       make(map[peer.ID]*[numProtos]bucket),
 	}
@@ -277,6 +285,10 @@ func (s *syncer) recordStatus(p peer.ID, m statusMsg) {
 	s.mu.Unlock()
 	s.n.log.Debug("peer status", "peer", p, "height", m.TipHeight, "tip", m.TipHash, "work", m.Work)
 	s.poke()
+	select {
+	case s.headerWake <- struct{}{}:
+	default:
+	}
 }
 
 // dropPeer takes p out of sync until its status changes.
@@ -486,10 +498,14 @@ var errTimeout = errors.New("sync request timed out")
 func (s *syncer) punish(p peer.ID, what string, err error) bool {
 	var bad badAnswer
 	switch {
+	case errors.As(err, new(lyingPeer)):
+		s.n.penalize(p, fmt.Sprintf("lied about its work: %v", err), PenaltyLyingPeer)
 	case errors.As(err, &bad):
 		s.n.penalize(p, fmt.Sprintf("bad %s answer: %v", what, err), PenaltyBadSyncAnswer)
 	case errors.Is(err, errTimeout):
 		s.n.penalize(p, what+" request timed out", penaltySyncStall)
+	case errors.Is(err, errPeerMoved):
+		s.n.penalize(p, err.Error(), penaltySyncStall)
 	case errors.Is(err, errFutureHeaders):
 	default:
 		return false

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -89,6 +90,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			&cli.BoolFlag{Name: "p2p.nodht", EnvVars: env("P2P_NODHT"), Usage: "turn off the Kademlia DHT discovery"},
 			&cli.StringFlag{Name: "rpc.addr", Value: node.DefaultRPCAddr, EnvVars: env("RPC_ADDR"),
 				Usage: "JSON-RPC listen address host:port (\"\" turns RPC off)"},
+			&cli.StringFlag{Name: "minchainwork", EnvVars: env("MINCHAINWORK"),
+				Usage: "least total work (hexadecimal) a header branch needs before its headers are stored (default: the built-in network's setting, 0 for a --genesis network)"},
 			&cli.BoolFlag{Name: "mine", EnvVars: env("MINE"), Usage: "mine blocks (needs --miner.address)"},
 			&cli.StringFlag{Name: "miner.address", EnvVars: env("MINER_ADDRESS"), Usage: "address paid by mined blocks (bech32)"},
 			&cli.IntFlag{Name: "miner.threads", Value: 1, EnvVars: env("MINER_THREADS"), Usage: "mining threads"},
@@ -146,6 +149,14 @@ func configFrom(c *cli.Context, stderr io.Writer) (node.Config, error) {
 		}
 	} else {
 		cfg.Params = node.DefaultParams()
+		cfg.Chain.MinChainWork = node.DefaultMinChainWork()
+	}
+	if w := c.String("minchainwork"); w != "" {
+		v, ok := new(big.Int).SetString(strings.TrimPrefix(strings.TrimPrefix(w, "0x"), "0X"), 16)
+		if !ok || v.Sign() < 0 || v.BitLen() > 256 {
+			return cfg, fmt.Errorf("--minchainwork %q: want a hexadecimal number of at most 64 digits", w)
+		}
+		cfg.Chain.MinChainWork = v
 	}
 	cfg.DataDir = c.String("datadir")
 	if cfg.DataDir == "" {

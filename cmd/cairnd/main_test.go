@@ -263,6 +263,8 @@ func TestDaemonBadInput(t *testing.T) {
 		{[]string{"--genesis", genesis, "--mine"}, "--mine needs --miner.address"},
 		{[]string{"--genesis", genesis, "--miner.address", "cairn1nope"}, `--miner.address "cairn1nope"`},
 		{[]string{"--genesis", genesis, "--miner.threads", "0"}, "--miner.threads 0"},
+		{[]string{"--genesis", genesis, "--minchainwork", "12g"}, `--minchainwork "12g"`},
+		{[]string{"--genesis", genesis, "--minchainwork", "-5"}, `--minchainwork "-5"`},
 		{[]string{"--genesis", genesis, "--rpc.addr", "localhost"}, "rpc address"},
 		{[]string{"--genesis", genesis, "--bootnodes", "/ip4/1.2.3.4/tcp/1"}, "bootnode"},
 		{[]string{"--no-such-flag"}, "no-such-flag"},

@@ -133,6 +133,10 @@ func (a *Adversary) close() {
 	_ = a.Host.Close()
 }
 
+// Close stops the adversary now (it is stopped at the end of the test in
+// any case); its counts stay readable.
+func (a *Adversary) Close() { a.close() }
+
 // ID returns the adversary's peer id.
 func (a *Adversary) ID() peer.ID { return a.Host.ID() }
 
@@ -153,6 +157,18 @@ func (a *Adversary) Connect(nodes ...*Node) {
 			a.h.t.Fatalf("nodetest: connect adversary-%s: %v", nd.Name, err)
 		}
 	}
+}
+
+// TryConnect links the adversary to nd if need be and tries to connect,
+// returning the error (a node that bans the adversary refuses it).
+func (a *Adversary) TryConnect(nd *Node) error {
+	if len(a.h.mn.LinksBetweenPeers(a.ID(), nd.host.ID())) == 0 {
+		if _, err := a.h.mn.LinkPeers(a.ID(), nd.host.ID()); err != nil {
+			return err
+		}
+	}
+	_, err := a.h.mn.ConnectPeers(a.ID(), nd.host.ID())
+	return err
 }
 
 // ConnectAll links and connects the adversary to every running node.

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -39,6 +40,9 @@ type Options struct {
 	// WorkParams an honest chain keeps the genesis target (see
 	// WorkParams). A block dated beyond now + MaxFutureDrift is refused.
 	ScheduledTimes bool
+	// MaxPresyncHeaders sets p2p.Config.MaxPresyncHeaders of every node
+	// (0: its default).
+	MaxPresyncHeaders int
 }
 
 // Harness is a network of in-process nodes.
@@ -114,8 +118,9 @@ func (h *Harness) start(nd *Node) {
 	n, err := node.New(node.Config{
 		Params:  h.Params,
 		DataDir: nd.dir,
-		P2P:     p2p.Config{Host: hst, NoDHT: true, RequestTimeout: 5 * time.Second},
-		Logger:  logger,
+		P2P: p2p.Config{Host: hst, NoDHT: true, RequestTimeout: 5 * time.Second,
+			MaxPresyncHeaders: h.opts.MaxPresyncHeaders},
+		Logger: logger,
 	})
 	if err != nil {
 		h.t.Fatalf("nodetest: %s: %v", nd.Name, err)
@@ -124,9 +129,7 @@ func (h *Harness) start(nd *Node) {
 		h.t.Fatalf("nodetest: start %s: %v", nd.Name, err)
 	}
 	nd.Node, nd.up = n, true
-	if err := h.mn.LinkAll(); err != nil {
-		h.t.Fatalf("nodetest: link: %v", err)
-	}
+	h.linkNodes()
 	for _, o := range h.Nodes {
 		if o != nd && o.up {
 			if _, err := h.mn.ConnectPeers(hst.ID(), o.host.ID()); err != nil {
@@ -231,14 +234,28 @@ func (h *Harness) Heal() {
 			}
 		}
 	}
-	if err := h.mn.LinkAll(); err != nil {
-		h.t.Fatalf("nodetest: link: %v", err)
-	}
+	h.linkNodes()
 	for i, a := range h.Nodes {
 		for j, b := range h.Nodes {
 			if i < j && a.up && b.up && a.host.Network().Connectedness(b.host.ID()) != network.Connected {
 				if _, err := h.mn.ConnectPeers(a.host.ID(), b.host.ID()); err != nil {
 					h.t.Fatalf("nodetest: connect %s-%s: %v", a.Name, b.Name, err)
+				}
+			}
+		}
+	}
+}
+
+// linkNodes links every pair of running nodes that has no link (not the
+// adversaries, which link themselves to the nodes they attack; mocknet's
+// LinkAll would link every pair of hosts ever made).
+func (h *Harness) linkNodes() {
+	h.t.Helper()
+	for i, a := range h.Nodes {
+		for _, b := range h.Nodes[i+1:] {
+			if a.up && b.up && len(h.mn.LinksBetweenPeers(a.host.ID(), b.host.ID())) == 0 {
+				if _, err := h.mn.LinkPeers(a.host.ID(), b.host.ID()); err != nil {
+					h.t.Fatalf("nodetest: link %s-%s: %v", a.Name, b.Name, err)
 				}
 			}
 		}
@@ -422,6 +439,25 @@ func (h *Harness) WaitGossipReady(timeout time.Duration) {
 		for _, nd := range nodes {
 			b, tx := nd.Net().TopicPeers()
 			if len(b) < len(nodes)-1 || len(tx) < len(nodes)-1 {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// WaitGossipReadyAmong waits until both nodes of each pair (by index) see
+// each other subscribed to both gossip topics.
+func (h *Harness) WaitGossipReadyAmong(timeout time.Duration, pairs [][2]int) {
+	h.t.Helper()
+	sees := func(a, b *Node) bool {
+		bl, tx := a.Net().TopicPeers()
+		return slices.Contains(bl, b.host.ID()) && slices.Contains(tx, b.host.ID())
+	}
+	h.WaitFor("gossip subscriptions", timeout, func() bool {
+		for _, pr := range pairs {
+			a, b := h.Nodes[pr[0]], h.Nodes[pr[1]]
+			if !sees(a, b) || !sees(b, a) {
 				return false
 			}
 		}
