@@ -58,7 +58,7 @@ type TopicStats struct {
 	// Throttled counts the Ignored messages whose sender had too many
 	// being validated at once.
 	Throttled uint64
-	Peers                                  int
+	Peers     int
 }
 
 // GossipStats holds the counters of both topics.

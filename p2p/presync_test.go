@@ -114,7 +114,7 @@ func startPresyncNode(t testing.TB, mn mocknet.Mocknet, name string, b *syncBack
 // node reorganises to the branch.
 func TestPresyncDeepFork(t *testing.T) {
 	g := chaintest.New(t)
-	buildSyncSource(t, g, 2300)                   // a1..a2300: threshold 2301-144 = 2157 blocks
+	buildSyncSource(t, g, 2300)                 // a1..a2300: threshold 2301-144 = 2157 blocks
 	side := sideBranch(g, "b", "genesis", 4100) // b1..b4100: batch 1 ends at 2001 blocks, batch 2 at 4001
 	mn := mocknet.New()
 	defer mn.Close()

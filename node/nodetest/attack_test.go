@@ -6,8 +6,8 @@ package nodetest_test
 
 import (
 	"fmt"
-	"math"
 	"log/slog"
+	"math"
 	"math/big"
 	"os"
 	"runtime"
