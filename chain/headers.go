@@ -74,54 +74,82 @@ func (c *Chain) ProcessHeaders(hs []types.Header) (int, error) {
 // Otherwise nothing is stored and the error wraps ErrLowWork. Safe for
 // concurrent use.
 func (c *Chain) ProcessHeadersProven(hs []types.Header, proven *big.Int) (int, error) {
-	hashes := make([]types.Hash, len(hs)) // hashed before taking the lock
+	hashes := make([]types.Hash, len(hs))
 	for i := range hs {
 		hashes[i] = hs[i].Hash()
 	}
+	// Skip the headers known already; stop at one known invalid.
+	c.mu.RLock()
+	skip := 0
+	var ferr error
+	for ; skip < len(hs); skip++ {
+		n := c.index[hashes[skip]]
+		if n == nil {
+			break
+		}
+		if c.isInvalid(n) {
+			ferr = fmt.Errorf("header %s: %w", hashes[skip], ErrKnownInvalid)
+			break
+		}
+	}
+	c.mu.RUnlock()
+	if ferr != nil || skip == len(hs) {
+		return 0, ferr
+	}
+	// Check the rest by every rule without the lock: the work is in the
+	// proofs of work and ASERT, not in the index.
+	hs, hashes = hs[skip:], hashes[skip:]
+	cur, err := c.Cursor(hs[0].Parent)
+	if err != nil {
+		if errors.Is(err, ErrKnownInvalid) {
+			err = consensus.NewRuleError(consensus.ErrInvalidAncestor, "parent %s of header %s is invalid", hs[0].Parent, hashes[0])
+			c.mu.Lock()
+			c.reject(hashes[0], err)
+			c.mu.Unlock()
+			return 0, err
+		}
+		return 0, fmt.Errorf("header %s at height %d: %w (parent %s)", hashes[0], hs[0].Height, ErrUnconnected, hs[0].Parent)
+	}
+	_, valid, ferr := c.CheckHeaders(cur, hs)
+	if ferr != nil && consensus.IsRuleError(ferr) && consensus.CodeOf(ferr) != consensus.ErrTimeTooNew {
+		c.mu.Lock()
+		c.reject(hashes[valid], ferr)
+		c.mu.Unlock()
+	}
+	if valid == 0 {
+		return 0, ferr
+	}
+	hs, hashes = hs[:valid], hashes[:valid]
+	// The nodes and their records, built before the lock too; linked to
+	// their parents under it.
+	nodes := make([]*blockNode, len(hs))
+	records := make([][]byte, len(hs))
+	work := cur.Work
+	for i := range hs {
+		work = new(big.Int).Add(work, consensus.CalcWork(hs[i].Bits))
+		nodes[i] = &blockNode{hash: hashes[i], header: hs[i], work: work}
+		records[i] = encodeHeaderRecord(nodes[i])
+	}
+
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	parent := c.index[hs[0].Parent]
+	if parent == nil || c.isInvalid(parent) {
+		// Marked invalid meanwhile (the index only grows).
+		return 0, consensus.NewRuleError(consensus.ErrInvalidAncestor, "parent %s of header %s is invalid", hs[0].Parent, hashes[0])
+	}
 	var added []*blockNode
-	var ferr error
-	now := c.cfg.Now().UnixMilli()
-	for i := range hs {
-		h := &hs[i]
-		hash := hashes[i]
-		if n := c.index[hash]; n != nil {
-			if c.isInvalid(n) {
-				ferr = fmt.Errorf("header %s: %w", hash, ErrKnownInvalid)
-				break
-			}
+	batch := new(leveldb.Batch)
+	for i, n := range nodes {
+		if old := c.index[n.hash]; old != nil { // stored meanwhile by another peer's batch
+			parent = old
 			continue
 		}
-		if err, ok := c.rejected[hash]; ok {
-			ferr = fmt.Errorf("header %s: %w: %w", hash, ErrKnownInvalid, err)
-			break
-		}
-		parent := c.index[h.Parent]
-		if parent == nil {
-			ferr = fmt.Errorf("header %s at height %d: %w (parent %s)", hash, h.Height, ErrUnconnected, h.Parent)
-			break
-		}
-		if c.isInvalid(parent) {
-			ferr = consensus.NewRuleError(consensus.ErrInvalidAncestor, "parent %s of header %s is invalid", parent.hash, hash)
-			c.reject(hash, ferr)
-			break
-		}
-		if err := c.params.CheckHeader(h, hash, parent.parentInfo(), now); err != nil {
-			if consensus.CodeOf(err) != consensus.ErrTimeTooNew {
-				c.reject(hash, err)
-			}
-			ferr = err
-			break
-		}
-		n := &blockNode{hash: hash, header: *h, parent: parent,
-			work: new(big.Int).Add(parent.work, consensus.CalcWork(h.Bits))}
+		n.parent = parent
 		n.setSkip()
-		c.index[hash] = n // visible to the next header of hs
 		added = append(added, n)
-	}
-	for _, n := range added {
-		delete(c.index, n.hash)
+		batch.Put(hashKey(prefixHeader, n.hash), records[i])
+		parent = n
 	}
 	if len(added) == 0 {
 		return 0, ferr
@@ -134,10 +162,6 @@ func (c *Chain) ProcessHeadersProven(hs []types.Header, proven *big.Int) (int, e
 			err = fmt.Errorf("%w (and then: %w)", err, ferr)
 		}
 		return 0, err
-	}
-	batch := new(leveldb.Batch)
-	for _, n := range added {
-		batch.Put(hashKey(prefixHeader, n.hash), encodeHeaderRecord(n))
 	}
 	if err := c.db.Write(batch, c.wopts); err != nil {
 		return 0, fmt.Errorf("write headers: %w", err)
