@@ -72,8 +72,18 @@ func newMetrics(n *Node) *metrics {
 		gauge("cairn_miner_hashrate", "Miner hashes per second.", func() float64 {
 			return n.miner.State().HashRate
 		}),
+		gauge("cairn_chain_headers", "Headers in the chain's index (with or without their block).", func() float64 {
+			return float64(n.chain.HeaderCount())
+		}),
+		gauge("cairn_chain_orphans", "Blocks held in the orphan pool.", func() float64 {
+			return float64(n.chain.OrphanCount())
+		}),
+		gauge("cairn_chain_lock_max_hold_seconds", "Longest hold of the chain's write lock since the last scrape.", func() float64 {
+			return n.chain.MaxLockHold(true).Seconds()
+		}),
 		&gossipCollector{n: n, desc: prometheus.NewDesc("cairn_gossip_messages_total",
-			"Gossip messages from peers by topic and validation verdict.", []string{"topic", "verdict"}, nil)},
+			"Gossip messages from peers by topic and validation verdict (throttled: ignored because the sender had too many being validated; also counted in ignored).",
+			[]string{"topic", "verdict"}, nil)},
 	)
 	return m
 }
@@ -98,7 +108,7 @@ func (c *gossipCollector) Collect(ch chan<- prometheus.Metric) {
 		for _, v := range []struct {
 			verdict string
 			n       uint64
-		}{{"accepted", t.st.Accepted}, {"rejected", t.st.Rejected}, {"ignored", t.st.Ignored}} {
+		}{{"accepted", t.st.Accepted}, {"rejected", t.st.Rejected}, {"ignored", t.st.Ignored}, {"throttled", t.st.Throttled}} {
 			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(v.n), t.name, v.verdict)
 		}
 	}
