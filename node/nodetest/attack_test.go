@@ -309,8 +309,14 @@ func TestAttackSideBlockFlood(t *testing.T) {
 	if r.seenBehind != 0 {
 		t.Errorf("the node behind the victim received %d side blocks", r.seenBehind)
 	}
-	if r.p95 > 50 {
-		t.Errorf("honest p95 %.1f ms during the flood", r.p95)
+	// 50 ms in-process; the race detector slows everything several times
+	// (measured here: baseline p95 1.3 ms without it, 9–16 ms with it).
+	limit := 50.0
+	if raceEnabled {
+		limit = 150
+	}
+	if r.p95 > limit {
+		t.Errorf("honest p95 %.1f ms during the flood (limit %.0f ms)", r.p95, limit)
 	}
 }
 
