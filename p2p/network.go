@@ -445,6 +445,10 @@ func (n *Network) Connect(ctx context.Context, addr string) error {
 	return nil
 }
 
+// Penalty returns peer p's application penalty points now (they decay
+// with PenaltyHalfLife; BanThreshold bans). Safe for concurrent use.
+func (n *Network) Penalty(p peer.ID) float64 { return n.scores.appPenalty(p) }
+
 // SyncStatus reports the sync protocol's progress.
 func (n *Network) SyncStatus() SyncStatus { return n.sync.status() }
 

@@ -19,7 +19,10 @@ import (
 	"github.com/cairn-ledger/cairn/chain"
 	"github.com/cairn-ledger/cairn/chain/chaintest"
 	"github.com/cairn-ledger/cairn/chain/types"
+	"github.com/cairn-ledger/cairn/consensus"
 	"github.com/cairn-ledger/cairn/node/nodetest"
+	"github.com/cairn-ledger/cairn/p2p"
+	"github.com/cairn-ledger/cairn/txpool"
 )
 
 // attackLogLevel is the nodes' log level in these tests (CAIRN_ATTACK_DEBUG=1: debug).
@@ -329,5 +332,92 @@ func BenchmarkAttackSideBlockFlood(b *testing.B) {
 		b.ReportMetric(float64(r.seenBehind), "relayed")
 		b.ReportMetric(r.baseP95, "base-p95-ms")
 		b.ReportMetric(r.p95, "flood-p95-ms")
+	}
+}
+
+// TestAttackServeAbuse (acceptance 5, end to end): a blocks request that
+// repeats one hash is refused and costs the requester; silent streams are
+// closed within the request-frame deadline and get the peer banned.
+func TestAttackServeAbuse(t *testing.T) {
+	p := nodetest.WorkParams(time.Now().UnixMilli() - 300*nodetest.WorkSpacing)
+	blocks := nodetest.BuildChain(t, p, 200, chaintest.Key("honest").Address())
+	h := nodetest.New(t, 1, nodetest.Options{Params: p, LogLevel: attackLogLevel, ScheduledTimes: true})
+	victim := h.Nodes[0]
+	loadChain(t, victim, blocks)
+
+	a := h.AddAdversary()
+	same := make([]types.Hash, 128)
+	for i := range same {
+		same[i] = blocks[200].Hash()
+	}
+	frames, bytes, repErr := a.RequestBlocks(victim, same)
+	if repErr == nil || frames != 0 {
+		t.Errorf("repeated-hash request answered: %d frames, %d bytes, %v", frames, bytes, repErr)
+	}
+	h.WaitFor("the repeated-hash request to cost the adversary", 10*time.Second, func() bool {
+		return victim.Net().Penalty(a.ID()) >= 40
+	})
+	// Distinct hashes are served, whole.
+	b := h.AddAdversary()
+	var hashes []types.Hash
+	for _, blk := range blocks[1:129] {
+		hashes = append(hashes, blk.Hash())
+	}
+	if frames, _, err := b.RequestBlocks(victim, hashes); err != nil || frames != 128 {
+		t.Fatalf("honest request: %d frames, %v", frames, err)
+	}
+
+	c := h.AddAdversary()
+	t0 := time.Now()
+	streams, err := c.OpenSilentStreams(victim, "blocks", 12) // 12 served at once: 12 × 11 points
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range streams {
+		select {
+		case <-s.Done():
+		case <-time.After(10 * time.Second):
+			t.Fatal("a silent stream was not ended in 10 s")
+		}
+	}
+	ended := time.Since(t0)
+	h.WaitFor("silent streams to get the adversary banned", 20*time.Second, func() bool {
+		return c.StandingWith(victim).Banned
+	})
+	t.Logf("repeated-hash request: %v; silent streams ended within %v, banned after %v", repErr, ended, time.Since(t0))
+	if b.StandingWith(victim).Banned || victim.Net().Penalty(b.ID()) > 0 {
+		t.Errorf("the honest requester was penalized %.1f", victim.Net().Penalty(b.ID()))
+	}
+}
+
+// TestAttackSmallOrderTx (acceptance 6, end to end): a transaction from the
+// identity point (a small-order key) with the all-zero signature verifies
+// under ZIP-215 yet is refused by the pool with its own reason, and its
+// relayer is penalized.
+func TestAttackSmallOrderTx(t *testing.T) {
+	h := nodetest.New(t, 1, nodetest.Options{LogLevel: attackLogLevel})
+	victim := h.Nodes[0]
+	tx := &types.Tx{Version: types.TxVersion, To: chaintest.Key("bob").Address(), Amount: 1000, Fee: 5000}
+	tx.From[0] = 1 // the identity point, y = 1
+	tx.Sig[0] = 1  // R = the identity point, S = 0
+	if !consensus.VerifySignature(tx.From, tx.SigningDigest(h.Params.GenesisHash()), tx.Sig) {
+		t.Fatal("the forged signature does not verify: the test no longer shows the attack")
+	}
+	if _, err := victim.SubmitTx(tx); txpool.ReasonOf(err) != txpool.ReasonSmallOrderKey {
+		t.Fatalf("SubmitTx: %v, want reason small-order-key", err)
+	}
+	a := h.AddAdversary()
+	a.WaitGossip(10*time.Second, 0)
+	if err := a.PublishTx(tx); err != nil {
+		t.Fatal(err)
+	}
+	h.WaitFor("the relayer penalized", 10*time.Second, func() bool {
+		return victim.Net().Penalty(a.ID()) >= p2p.PenaltyInvalidTx*0.9
+	})
+	if victim.Pool().Has(tx.ID()) {
+		t.Fatal("the small-order tx is in the pool")
+	}
+	if st := victim.Net().GossipStats().Txs; st.Rejected == 0 || st.Accepted != 0 {
+		t.Fatalf("gossip verdicts %+v: want it rejected", st)
 	}
 }
