@@ -9,7 +9,8 @@ import (
 // unchanged to the RPC error data and the CLI message.
 type Reason int
 
-// The reasons, in the order admission checks them.
+// The reasons, in the order admission checks them, but for the last two,
+// appended so that the earlier ones keep their numbers.
 const (
 	// ReasonUndecodable: the bytes are not a canonical tx encoding.
 	ReasonUndecodable Reason = iota + 1
@@ -29,22 +30,28 @@ const (
 	// ReasonNonceTooHigh: the nonce is too far beyond the account's.
 	ReasonNonceTooHigh
 	// ReasonReplacementUnderpriced: same sender and nonce as a pooled tx,
-	// without a fee at least 10 % higher.
+	// without a fee higher by 10 %, and by at least the minimum relay fee.
 	ReasonReplacementUnderpriced
 	// ReasonInsufficientBalance: the balance does not cover this tx
 	// together with the sender's other pooled txs (a replaced one aside).
 	ReasonInsufficientBalance
 	// ReasonSenderLimit: the sender already has the most txs the pool holds
-	// for one account.
+	// for one account, or this tx would be queued and the sender already
+	// has the most queued txs the pool holds for one account.
 	ReasonSenderLimit
-	// ReasonPoolFull: the pool is at its cap and this tx's fee does not beat
-	// the lowest evictable one.
+	// ReasonPoolFull: the pool is at a cap (all txs, or queued txs) and
+	// this tx may not evict the first candidate: a pending tx evicts any
+	// queued tx and a pending one of lower fee; a queued tx evicts only a
+	// queued one of lower fee.
 	ReasonPoolFull
 	// ReasonSmallOrderKey: the sender key is a point of small order
 	// (consensus.ErrSmallOrderKey), which no block may contain. Checked
 	// with the stateless rules, first; listed last so that the earlier
 	// reasons keep their numbers.
 	ReasonSmallOrderKey
+	// ReasonAmountTooLow: the amount is below the pool's minimum transfer
+	// (Config.MinAmount). Checked with the fee, after the stateless rules.
+	ReasonAmountTooLow
 )
 
 var reasonNames = map[Reason]string{
@@ -61,6 +68,7 @@ var reasonNames = map[Reason]string{
 	ReasonSenderLimit:            "sender-limit",
 	ReasonPoolFull:               "pool-full",
 	ReasonSmallOrderKey:          "small-order-key",
+	ReasonAmountTooLow:           "amount-too-low",
 }
 
 // String returns the reason's name, e.g. "fee-too-low".

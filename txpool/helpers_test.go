@@ -2,6 +2,7 @@ package txpool_test
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"reflect"
 	"slices"
@@ -181,15 +182,18 @@ type fataler interface {
 // limits are a pool's effective caps, for checkPool.
 type limits struct {
 	maxTxs, maxBytes, maxPerSender int
+	maxQueued, maxQueuedPerSender  int
 }
 
 // checkPool checks the pool against the chain state st:
 //
+//   - its internal indexes agree with its txs (CheckIndexes);
 //   - every sender's txs are ascending by nonce, none below the account's;
 //     the pending ones are consecutive from it, the first queued one is not
 //     the next; all of them together cost at most the balance;
-//   - the caps hold in count, bytes and per sender, and Status agrees with
-//     Content; Has and NextNonce agree too;
+//   - the caps hold in count, bytes and per sender, for all txs and for
+//     queued ones, and Status agrees with Content; Has, Get, NextNonce,
+//     IsPending, BySenderNonce, Missing and PendingIDs agree too;
 //   - Template, with no size limit and with sizeLimit, is exactly what an
 //     independent greedy selection over the pending txs gives (highest fee
 //     first among each sender's next tx, ties by id, a sender whose next tx
@@ -197,6 +201,9 @@ type limits struct {
 //     st in order as a block would (nonces match, balances cover).
 func checkPool(t fataler, st txpool.State, p *txpool.Pool, lim limits, sizeLimit int) {
 	t.Helper()
+	if err := p.CheckIndexes(); err != nil {
+		t.Fatalf("indexes: %v", err)
+	}
 	content := p.Content()
 	status := p.Status()
 	var pending [][]*types.Tx
@@ -207,8 +214,8 @@ func checkPool(t fataler, st txpool.State, p *txpool.Pool, lim limits, sizeLimit
 			t.Fatalf("account %s: %v", s.Sender, err)
 		}
 		all := slices.Concat(s.Pending, s.Queued)
-		if len(all) == 0 || len(all) > lim.maxPerSender {
-			t.Fatalf("sender %s has %d txs (max %d)", s.Sender, len(all), lim.maxPerSender)
+		if len(all) == 0 || len(all) > lim.maxPerSender || len(s.Queued) > lim.maxQueuedPerSender {
+			t.Fatalf("sender %s has %d txs, %d queued (max %d, %d)", s.Sender, len(all), len(s.Queued), lim.maxPerSender, lim.maxQueuedPerSender)
 		}
 		var spend uint64
 		for i, tx := range all {
@@ -233,6 +240,12 @@ func checkPool(t fataler, st txpool.State, p *txpool.Pool, lim limits, sizeLimit
 			if got, ok := p.Get(id); !ok || got != tx {
 				t.Fatalf("Content lists %s, Get says %v", id, ok)
 			}
+			if got, ok := p.BySenderNonce(s.Sender, tx.Nonce); !ok || got != tx {
+				t.Fatalf("Content lists %s nonce %d, BySenderNonce says %v", s.Sender, tx.Nonce, ok)
+			}
+			if p.IsPending(id) != (i < len(s.Pending)) {
+				t.Fatalf("IsPending(%s) = %v, Content lists it as pending: %v", id, !(i < len(s.Pending)), i < len(s.Pending))
+			}
 			size += tx.EncodedSize()
 		}
 		if spend > acct.Balance {
@@ -240,6 +253,10 @@ func checkPool(t fataler, st txpool.State, p *txpool.Pool, lim limits, sizeLimit
 		}
 		if len(s.Queued) > 0 && s.Queued[0].Nonce == acct.Nonce+uint64(len(s.Pending)) {
 			t.Fatalf("sender %s: queued tx with the next nonce %d", s.Sender, s.Queued[0].Nonce)
+		}
+		from, to, ok := p.Missing(s.Sender)
+		if ok != (len(s.Queued) > 0) || ok && (from != acct.Nonce+uint64(len(s.Pending)) || to != s.Queued[0].Nonce) {
+			t.Fatalf("sender %s: Missing = [%d, %d), %v; content %s", s.Sender, from, to, ok, dump(content))
 		}
 		if n, err := p.NextNonce(s.Sender); err != nil || n != acct.Nonce+uint64(len(s.Pending)) {
 			t.Fatalf("NextNonce(%s) = %d, %v; want %d", s.Sender, n, err, acct.Nonce+uint64(len(s.Pending)))
@@ -253,8 +270,33 @@ func checkPool(t fataler, st txpool.State, p *txpool.Pool, lim limits, sizeLimit
 	if status != (txpool.Status{Pending: nPending, Queued: nQueued, Bytes: size}) {
 		t.Fatalf("status %+v, content has %d pending, %d queued, %d bytes", status, nPending, nQueued, size)
 	}
-	if nPending+nQueued > lim.maxTxs || size > lim.maxBytes {
-		t.Fatalf("pool holds %d txs, %d bytes; caps %d, %d", nPending+nQueued, size, lim.maxTxs, lim.maxBytes)
+	if nPending+nQueued > lim.maxTxs || size > lim.maxBytes || nQueued > lim.maxQueued {
+		t.Fatalf("pool holds %d txs (%d queued), %d bytes; caps %d (%d), %d", nPending+nQueued, nQueued, size, lim.maxTxs, lim.maxQueued, lim.maxBytes)
+	}
+	// PendingIDs: the pending txs by fee, highest first, ties by id; a
+	// shorter list is a prefix.
+	var byFee []*types.Tx
+	for _, txs := range pending {
+		byFee = append(byFee, txs...)
+	}
+	slices.SortFunc(byFee, func(a, b *types.Tx) int {
+		if c := cmp.Compare(b.Fee, a.Fee); c != 0 {
+			return c
+		}
+		ia, ib := a.ID(), b.ID()
+		return bytes.Compare(ia[:], ib[:])
+	})
+	for _, max := range []int{len(byFee) + 1, len(byFee), len(byFee) / 2, 1} {
+		ids := p.PendingIDs(max)
+		want := byFee[:min(max, len(byFee))]
+		if len(ids) != len(want) {
+			t.Fatalf("PendingIDs(%d) has %d ids, want %d", max, len(ids), len(want))
+		}
+		for i, tx := range want {
+			if ids[i] != tx.ID() {
+				t.Fatalf("PendingIDs(%d)[%d] = %s, want %s (%s)", max, i, ids[i], tx.ID(), txList(want))
+			}
+		}
 	}
 	for _, max := range []int{1 << 30, sizeLimit} {
 		tmpl := p.Template(max)

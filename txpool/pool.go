@@ -2,9 +2,9 @@ package txpool
 
 import (
 	"cmp"
+	"container/heap"
 	"errors"
 	"fmt"
-	"math/bits"
 	"slices"
 	"sync"
 	"time"
@@ -13,6 +13,16 @@ import (
 	"github.com/cairn-ledger/cairn/chain/types"
 	"github.com/cairn-ledger/cairn/consensus"
 )
+
+// DefaultMinAmount is the smallest transfer the pool admits by default, in
+// base units: 1, so that only transfers of nothing are refused. A transfer
+// of 0 moves no value and only buys block space and a nonce with the fee;
+// in an account model there are no outputs to bloat a UTXO set, so a
+// larger "dust" threshold would refuse small payments without protecting
+// anything the minimum relay fee does not. `cairn send` applies the same
+// rule. (To cancel a pooled tx, replace it with a transfer of 1 to
+// yourself.)
+const DefaultMinAmount = 1
 
 // State is what the pool reads of the chain: accounts at the tip. It is
 // satisfied by *chain.Chain; tests may provide their own.
@@ -35,19 +45,30 @@ type Config struct {
 	// bad-signature.
 	OtherNetworks []types.Hash
 	// MinRelayFee is the smallest fee admitted, in base units; default
-	// 1000 (0.00001 CRN).
+	// 1000 (0.00001 CRN). It is also the least a replacement must add to
+	// the fee of the tx it replaces.
 	MinRelayFee uint64
+	// MinAmount is the smallest amount a transfer may move, in base
+	// units; default DefaultMinAmount.
+	MinAmount uint64
 	// MaxNonceGap bounds how far beyond the account's nonce a queued tx may
 	// be; default 64.
 	MaxNonceGap uint64
-	// MaxPerSender is the most txs held for one sender; default 64.
+	// MaxPerSender is the most txs, pending and queued, held for one
+	// sender; default 64.
 	MaxPerSender int
-	// MaxTxs and MaxBytes are the global caps; defaults 65,536 txs and
-	// 32 MiB of encoded txs.
+	// MaxQueuedPerSender and MaxQueued bound the queued txs (those whose
+	// nonce is beyond the sender's next one): per sender, default 16, and
+	// in the whole pool, default 4,096. They count within MaxTxs and
+	// MaxBytes too.
+	MaxQueuedPerSender int
+	MaxQueued          int
+	// MaxTxs and MaxBytes are the global caps on all pooled txs, pending
+	// and queued; defaults 65,536 txs and 32 MiB of encoded txs.
 	MaxTxs   int
 	MaxBytes int
-	// QueuedTTL is how long a queued (not yet executable) tx is kept;
-	// default 3 hours.
+	// QueuedTTL is how long a tx is kept queued (not yet executable);
+	// default 10 minutes.
 	QueuedTTL time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
@@ -59,11 +80,20 @@ func (c Config) withDefaults() Config {
 	if c.MinRelayFee == 0 {
 		c.MinRelayFee = 1000
 	}
+	if c.MinAmount == 0 {
+		c.MinAmount = DefaultMinAmount
+	}
 	if c.MaxNonceGap == 0 {
 		c.MaxNonceGap = 64
 	}
 	if c.MaxPerSender == 0 {
 		c.MaxPerSender = 64
+	}
+	if c.MaxQueuedPerSender == 0 {
+		c.MaxQueuedPerSender = 16
+	}
+	if c.MaxQueued == 0 {
+		c.MaxQueued = 4096
 	}
 	if c.MaxTxs == 0 {
 		c.MaxTxs = 1 << 16
@@ -72,7 +102,7 @@ func (c Config) withDefaults() Config {
 		c.MaxBytes = 32 << 20
 	}
 	if c.QueuedTTL == 0 {
-		c.QueuedTTL = 3 * time.Hour
+		c.QueuedTTL = 10 * time.Minute
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -88,11 +118,24 @@ func (c Config) Validate() error {
 		return errors.New("txpool: Config.Genesis is required")
 	case c.MaxPerSender < 1 || c.MaxTxs < 1:
 		return errors.New("txpool: MaxPerSender and MaxTxs must be positive")
+	case c.MaxQueuedPerSender < 1 || c.MaxQueued < 1:
+		return errors.New("txpool: MaxQueuedPerSender and MaxQueued must be positive")
 	case c.MaxBytes < types.MaxTxSize:
 		return fmt.Errorf("txpool: MaxBytes must hold at least one tx (%d bytes)", types.MaxTxSize)
+	case c.QueuedTTL < 0:
+		return errors.New("txpool: QueuedTTL must not be negative")
 	}
 	return nil
 }
+
+// txState is where a pooled tx stands.
+type txState uint8
+
+const (
+	stateNew     txState = iota // being admitted, or removed: in no index
+	statePending                // executable: nonces consecutive from the account's
+	stateQueued                 // waiting for a nonce gap to fill
+)
 
 // entry is one pooled tx.
 type entry struct {
@@ -101,14 +144,24 @@ type entry struct {
 	sender types.Address
 	size   int
 	cost   uint64 // amount + fee
-	added  time.Time
+	state  txState
+	// at orders the entry in its time index. Pending: when it was last
+	// announced, that is admitted (the caller relays it) or returned by
+	// Stale; the zero time if it was promoted from queued, since a queued
+	// tx is not relayed. Queued: when it became queued, which is when its
+	// lifetime started.
+	at time.Time
+	ti int // index in Pool.stale (pending) or Pool.queued (queued)
 }
 
 // senderTxs are one sender's pooled txs, sorted by nonce, and the account
 // as last read from the chain.
 type senderTxs struct {
-	acct chain.Account
-	txs  []*entry
+	addr     types.Address
+	acct     chain.Account
+	txs      []*entry
+	npending int // txs[:npending] are pending, the rest queued
+	ei       int // index in Pool.evict, -1 if not there
 }
 
 // pendingLen is how many txs, from the first, have consecutive nonces
@@ -121,6 +174,8 @@ func (s *senderTxs) pendingLen() int {
 	return n
 }
 
+func (s *senderTxs) nqueued() int { return len(s.txs) - s.npending }
+
 func (s *senderTxs) find(nonce uint64) (int, bool) {
 	return slices.BinarySearchFunc(s.txs, nonce, func(e *entry, n uint64) int { return cmp.Compare(e.tx.Nonce, n) })
 }
@@ -129,11 +184,21 @@ func (s *senderTxs) find(nonce uint64) (int, bool) {
 type Pool struct {
 	cfg   Config
 	state State
+	// verify checks a signature: consensus.VerifySignature, replaced only
+	// by this package's benchmarks that time the pool's own work.
+	verify func(types.PubKey, types.Hash, types.Signature) bool
 
-	mu      sync.RWMutex // guards everything below
-	byID    map[types.Hash]*entry
-	senders map[types.Address]*senderTxs
-	bytes   int
+	mu       sync.RWMutex // guards everything below
+	byID     map[types.Hash]*entry
+	senders  map[types.Address]*senderTxs
+	bytes    int
+	npending int
+	nqueued  int
+	// evict holds every sender, keyed by its last tx: the candidates for
+	// eviction (evictHeap).
+	evict evictHeap
+	// stale holds the pending txs, queued the queued ones, each by at.
+	stale, queued timeHeap
 	// epoch counts Updates. Add reads the sender's account before taking
 	// mu; if an Update ran in between and the pool does not track the
 	// sender, that read may predate the block the Update applied, and Add
@@ -149,6 +214,7 @@ func New(cfg Config, state State) (*Pool, error) {
 	return &Pool{
 		cfg:     cfg.withDefaults(),
 		state:   state,
+		verify:  consensus.VerifySignature,
 		byID:    make(map[types.Hash]*entry),
 		senders: make(map[types.Address]*senderTxs),
 	}, nil
@@ -165,6 +231,11 @@ func (p *Pool) AddRaw(b []byte) (types.Hash, error) {
 
 // Add admits tx or returns a *RejectError naming why not (DESIGN.md §6),
 // leaving the pool unchanged. It returns the tx id. Safe for concurrent use.
+//
+// An admitted tx is either pending or queued (IsPending tells which). Only
+// a pending tx is to be relayed: a queued one may never become executable
+// and is kept for QueuedTTL only; when the missing nonces arrive and it
+// becomes pending, Stale returns it at once so that the node announces it.
 func (p *Pool) Add(tx *types.Tx) (types.Hash, error) {
 	id := tx.ID()
 	if err := consensus.CheckTx(tx); err != nil {
@@ -176,6 +247,9 @@ func (p *Pool) Add(tx *types.Tx) (types.Hash, error) {
 	if tx.Fee < p.cfg.MinRelayFee {
 		return id, reject(ReasonFeeTooLow, "fee %d below the minimum relay fee %d", tx.Fee, p.cfg.MinRelayFee)
 	}
+	if tx.Amount < p.cfg.MinAmount {
+		return id, reject(ReasonAmountTooLow, "amount %d below the minimum transfer %d", tx.Amount, p.cfg.MinAmount)
+	}
 	p.mu.RLock()
 	_, dup := p.byID[id]
 	epoch := p.epoch
@@ -183,9 +257,9 @@ func (p *Pool) Add(tx *types.Tx) (types.Hash, error) {
 	if dup {
 		return id, reject(ReasonDuplicate, "tx %s is already in the pool", id)
 	}
-	if !consensus.VerifySignature(tx.From, tx.SigningDigest(p.cfg.Genesis), tx.Sig) {
+	if !p.verify(tx.From, tx.SigningDigest(p.cfg.Genesis), tx.Sig) {
 		for _, g := range p.cfg.OtherNetworks {
-			if consensus.VerifySignature(tx.From, tx.SigningDigest(g), tx.Sig) {
+			if p.verify(tx.From, tx.SigningDigest(g), tx.Sig) {
 				return id, reject(ReasonWrongNetwork, "tx is signed for network %s, this is %s", g.String()[:8], p.cfg.Genesis.String()[:8])
 			}
 		}
@@ -228,7 +302,7 @@ func (p *Pool) insert(tx *types.Tx, id types.Hash, sender types.Address, acct ch
 	}
 	s := p.senders[sender]
 	if s == nil {
-		s = &senderTxs{acct: acct}
+		s = &senderTxs{addr: sender, acct: acct, ei: -1}
 	}
 	acct = s.acct
 	if tx.Nonce < acct.Nonce {
@@ -238,12 +312,16 @@ func (p *Pool) insert(tx *types.Tx, id types.Hash, sender types.Address, acct ch
 		return reject(ReasonNonceTooHigh, "nonce %d is more than %d beyond the account's %d", tx.Nonce, p.cfg.MaxNonceGap, acct.Nonce)
 	}
 	cost, _ := tx.Cost() // CheckTx refused an overflow
-	e := &entry{tx: tx, id: id, sender: sender, size: tx.EncodedSize(), cost: cost, added: p.cfg.Now()}
+	e := &entry{tx: tx, id: id, sender: sender, size: tx.EncodedSize(), cost: cost, ti: -1}
 	var old *entry
 	if i, ok := s.find(tx.Nonce); ok {
 		old = s.txs[i]
-		if !feeBumped(tx.Fee, old.tx.Fee) {
-			return reject(ReasonReplacementUnderpriced, "fee %d does not beat the pooled tx's %d by 10%%", tx.Fee, old.tx.Fee)
+		need, ok := replacementFee(old.tx.Fee, p.cfg.MinRelayFee)
+		if !ok {
+			return reject(ReasonReplacementUnderpriced, "no fee can replace the pooled tx's %d", old.tx.Fee)
+		}
+		if tx.Fee < need {
+			return reject(ReasonReplacementUnderpriced, "fee %d, replacing the pooled tx's %d needs %d (+10 %%, at least +%d)", tx.Fee, old.tx.Fee, need, p.cfg.MinRelayFee)
 		}
 	}
 	// The balance must cover all of the sender's pooled txs with this one
@@ -260,10 +338,18 @@ func (p *Pool) insert(tx *types.Tx, id types.Hash, sender types.Address, acct ch
 	if !ok || spend > acct.Balance {
 		return reject(ReasonInsufficientBalance, "%s has %d, its pooled txs with this one cost more", sender, acct.Balance)
 	}
-	if old == nil && len(s.txs) >= p.cfg.MaxPerSender {
-		return reject(ReasonSenderLimit, "%s already has %d txs in the pool", sender, len(s.txs))
+	// Pending: the next nonce after the sender's pending txs, or one of
+	// them replaced. Anything beyond is queued.
+	queued := tx.Nonce > acct.Nonce+uint64(s.npending)
+	if old == nil {
+		if len(s.txs) >= p.cfg.MaxPerSender {
+			return reject(ReasonSenderLimit, "%s already has %d txs in the pool", sender, len(s.txs))
+		}
+		if queued && s.nqueued() >= p.cfg.MaxQueuedPerSender {
+			return reject(ReasonSenderLimit, "%s already has %d queued txs in the pool, and nonce %d is not the next (%d)", sender, s.nqueued(), tx.Nonce, acct.Nonce+uint64(s.npending))
+		}
 	}
-	victims, err := p.makeRoom(e, old)
+	victims, err := p.makeRoom(e, old, queued)
 	if err != nil {
 		return err
 	}
@@ -271,81 +357,139 @@ func (p *Pool) insert(tx *types.Tx, id types.Hash, sender types.Address, acct ch
 		p.removeEntry(v)
 	}
 	if old != nil {
-		p.removeEntry(old)
+		p.swap(s, old, e)
+		return nil
 	}
-	p.senders[sender] = s
 	i, _ := s.find(tx.Nonce)
 	s.txs = slices.Insert(s.txs, i, e)
 	p.byID[id] = e
 	p.bytes += e.size
+	if s.ei < 0 {
+		p.senders[sender] = s
+		heap.Push(&p.evict, s)
+	}
+	p.reindex(s) // fixes s's place in p.evict
 	return nil
 }
 
-// feeBumped reports whether fee >= 1.1 × old, i.e. 10·fee >= 11·old,
-// compared in 128 bits.
-func feeBumped(fee, old uint64) bool {
-	hiF, loF := bits.Mul64(fee, 10)
-	hiO, loO := bits.Mul64(old, 11)
-	return hiF > hiO || hiF == hiO && loF >= loO
+// replacementFee is the least fee that replaces a pooled tx paying old:
+// old plus the greater of 10 % of it (rounded up) and the minimum relay
+// fee (BIP125 rules 3 and 4: the replacement pays for what it replaces
+// and for its own relay). false if that overflows.
+func replacementFee(old, minRelayFee uint64) (uint64, bool) {
+	bump := max(old/10+min(old%10, 1), minRelayFee)
+	need := old + bump
+	return need, need >= old
 }
 
-// makeRoom returns the txs to evict so that e, in place of old if that is
-// not nil, fits under the global caps, or ReasonPoolFull if e's fee does not
-// beat them. Only the last tx of a sender is evictable, so no sender is left
-// with a gap, and never one of e's sender. p.mu must be held.
-func (p *Pool) makeRoom(e, old *entry) ([]*entry, error) {
-	count, bytes := len(p.byID)+1, p.bytes+e.size
-	if old != nil {
-		count, bytes = count-1, bytes-old.size
+// swap puts e in the place of old, a tx of s with the same nonce: e takes
+// old's state. A queued replacement keeps old's lifetime, so that
+// replacing does not keep a queued nonce alive; a pending one counts as
+// announced now, since the caller relays it. p.mu must be held.
+func (p *Pool) swap(s *senderTxs, old, e *entry) {
+	i, _ := s.find(old.tx.Nonce)
+	s.txs[i] = e
+	delete(p.byID, old.id)
+	p.byID[e.id] = e
+	p.bytes += e.size - old.size
+	e.state, e.at, e.ti = old.state, old.at, old.ti
+	old.state, old.ti = stateNew, -1
+	h := &p.queued
+	if e.state == statePending {
+		h = &p.stale
+		e.at = p.cfg.Now()
 	}
-	if count <= p.cfg.MaxTxs && bytes <= p.cfg.MaxBytes {
-		return nil, nil
-	}
-	// Evict the cheapest candidate (each other sender's last tx; on equal
-	// fees the higher id) until e fits. A linear scan per victim: one or
-	// two victims make room for any tx, so this beats sorting them all.
-	var victims []*entry
-	for count > p.cfg.MaxTxs || bytes > p.cfg.MaxBytes {
-		var v *entry
-		for addr, s := range p.senders {
-			if addr == e.sender || len(s.txs) == 0 {
-				continue
-			}
-			c := s.txs[len(s.txs)-1]
-			if v == nil || c.tx.Fee < v.tx.Fee || c.tx.Fee == v.tx.Fee && string(c.id[:]) > string(v.id[:]) {
-				if !slices.Contains(victims, c) {
-					v = c
-				}
-			}
-		}
-		if v == nil || v.tx.Fee >= e.tx.Fee {
-			return nil, reject(ReasonPoolFull, "pool holds %d txs, %d bytes; fee %d does not beat the cheapest evictable tx", len(p.byID), p.bytes, e.tx.Fee)
-		}
-		victims = append(victims, v)
-		count, bytes = count-1, bytes-v.size
-	}
-	return victims, nil
+	(*h)[e.ti] = e
+	heap.Fix(h, e.ti)
+	heap.Fix(&p.evict, s.ei)
 }
 
-// removeEntry removes e from every index. p.mu must be held.
+// removeEntry removes e from every index and from its sender's txs, and
+// the sender from the pool if that was its last tx. It does not recompute
+// which of the sender's txs are pending: the caller calls reindex when
+// done with the sender. p.mu must be held.
 func (p *Pool) removeEntry(e *entry) {
 	if _, ok := p.byID[e.id]; !ok {
 		return
 	}
 	delete(p.byID, e.id)
 	p.bytes -= e.size
+	switch e.state {
+	case statePending:
+		p.npending--
+		heap.Remove(&p.stale, e.ti)
+	case stateQueued:
+		p.nqueued--
+		heap.Remove(&p.queued, e.ti)
+	}
+	e.state, e.ti = stateNew, -1
 	s := p.senders[e.sender]
 	if i, ok := s.find(e.tx.Nonce); ok && s.txs[i] == e {
 		s.txs = slices.Delete(s.txs, i, i+1)
+		if i < s.npending {
+			s.npending--
+		}
 	}
 	if len(s.txs) == 0 {
+		heap.Remove(&p.evict, s.ei)
 		delete(p.senders, e.sender)
+		return
 	}
+	heap.Fix(&p.evict, s.ei)
+}
+
+// reindex recomputes which of s's txs are pending and moves those whose
+// state changed between the counts and the time indexes. A tx promoted
+// from queued is due for announcement at once (its at is the zero time);
+// a tx that becomes queued starts its lifetime now. p.mu must be held.
+func (p *Pool) reindex(s *senderTxs) {
+	if len(s.txs) == 0 {
+		return
+	}
+	n := s.pendingLen()
+	var now time.Time
+	for i, e := range s.txs {
+		want := stateQueued
+		if i < n {
+			want = statePending
+		}
+		if e.state == want {
+			continue
+		}
+		if now.IsZero() {
+			now = p.cfg.Now()
+		}
+		switch e.state {
+		case statePending:
+			p.npending--
+			heap.Remove(&p.stale, e.ti)
+		case stateQueued:
+			p.nqueued--
+			heap.Remove(&p.queued, e.ti)
+		}
+		if want == statePending {
+			if e.state == stateQueued {
+				e.at = time.Time{}
+			} else {
+				e.at = now
+			}
+			p.npending++
+			heap.Push(&p.stale, e)
+		} else {
+			e.at = now
+			p.nqueued++
+			heap.Push(&p.queued, e)
+		}
+		e.state = want
+	}
+	s.npending = n
+	heap.Fix(&p.evict, s.ei)
 }
 
 // dropUncovered removes, in nonce order, every tx of s the account can no
 // longer pay for after its predecessors, together with all later ones, and
-// every tx whose nonce the account has passed. p.mu must be held.
+// every tx whose nonce the account has passed. The caller reindexes s.
+// p.mu must be held.
 func (p *Pool) dropUncovered(s *senderTxs) {
 	var spend uint64
 	cut := -1
@@ -399,13 +543,7 @@ type Status struct {
 func (p *Pool) Status() Status {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	st := Status{Bytes: p.bytes}
-	for _, s := range p.senders {
-		n := s.pendingLen()
-		st.Pending += n
-		st.Queued += len(s.txs) - n
-	}
-	return st
+	return Status{Pending: p.npending, Queued: p.nqueued, Bytes: p.bytes}
 }
 
 // SenderTxs is one sender's pooled txs for Content.
@@ -422,10 +560,9 @@ func (p *Pool) Content() []SenderTxs {
 	defer p.mu.RUnlock()
 	out := make([]SenderTxs, 0, len(p.senders))
 	for addr, s := range p.senders {
-		n := s.pendingLen()
 		st := SenderTxs{Sender: addr}
 		for i, e := range s.txs {
-			if i < n {
+			if i < s.npending {
 				st.Pending = append(st.Pending, e.tx)
 			} else {
 				st.Queued = append(st.Queued, e.tx)

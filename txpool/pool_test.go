@@ -34,7 +34,8 @@ func TestConfigValidate(t *testing.T) {
 }
 
 // TestReplacement: same sender and nonce replaces with a fee 10 % higher,
-// not 9 %; the replaced tx is gone everywhere, the counts are the same.
+// not 9 %, and at least the minimum relay fee higher; the replaced tx is
+// gone everywhere, the counts are the same.
 func TestReplacement(t *testing.T) {
 	e := newEnv(t, nil)
 	orig := e.add(e.tx("alice", bob, 1, 10_000, 0))
@@ -64,10 +65,14 @@ func TestReplacement(t *testing.T) {
 	if _, err := e.p.Add(e.tx("alice", bob, 1, 10_000, 0)); txpool.ReasonOf(err) != txpool.ReasonReplacementUnderpriced {
 		t.Fatalf("re-adding the replaced tx: %v", err)
 	}
-	// A queued tx is replaced the same way.
+	// A queued tx is replaced the same way: at 3,000, 10 % is less than
+	// the minimum relay fee of 1,000, which the replacement must add.
 	q := e.add(e.tx("alice", bob, 1, 3_000, 5))
-	q2 := e.add(e.tx("alice", bob, 1, 3_300, 5))
-	if e.p.Has(q) || !e.p.Has(q2) {
+	if _, err := e.p.Add(e.tx("alice", bob, 1, 3_999, 5)); txpool.ReasonOf(err) != txpool.ReasonReplacementUnderpriced {
+		t.Fatalf("queued, +999: %v", err)
+	}
+	q2 := e.add(e.tx("alice", bob, 1, 4_000, 5))
+	if e.p.Has(q) || !e.p.Has(q2) || e.p.IsPending(q2) {
 		t.Fatal("queued replacement")
 	}
 	checkPool(t, e.c, e.p, limitsOf(e.cfg), 300)
@@ -96,7 +101,7 @@ func TestPoolFullEviction(t *testing.T) {
 		t.Fatalf("dave's tx should have evicted carol's: %s", dump(e.p.Content()))
 	}
 	// A replacement needs no room.
-	e.add(e.tx("dave", alice, 2, 4500, 0))
+	e.add(e.tx("dave", alice, 2, 5001, 0))
 	if st := e.p.Status(); st.Pending != 3 {
 		t.Fatalf("status %+v", st)
 	}

@@ -1,6 +1,7 @@
 package txpool_test
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"testing"
@@ -48,7 +49,7 @@ func newPoolMachine(t *testing.T, rt *rapid.T) *poolMachine {
 	c := g.Open(chain.Config{}) // closed at the end of the run
 	m := &poolMachine{
 		g: g, c: c,
-		lim:   limits{maxTxs: 8, maxBytes: 7 * types.MinTxSize, maxPerSender: 3},
+		lim:   limits{maxTxs: 8, maxBytes: 7 * types.MinTxSize, maxPerSender: 3, maxQueued: 3, maxQueuedPerSender: 2},
 		now:   time.Unix(1_800_000_000, 0),
 		names: slices.Clone(chaintest.Wallets),
 		low:   map[string]bool{},
@@ -56,13 +57,15 @@ func newPoolMachine(t *testing.T, rt *rapid.T) *poolMachine {
 	}
 	var err error
 	m.p, err = txpool.New(txpool.Config{
-		Genesis:      g.Params.GenesisHash(),
-		MaxTxs:       m.lim.maxTxs,
-		MaxBytes:     m.lim.maxBytes,
-		MaxPerSender: m.lim.maxPerSender,
-		MaxNonceGap:  3,
-		QueuedTTL:    time.Hour,
-		Now:          func() time.Time { return m.now },
+		Genesis:            g.Params.GenesisHash(),
+		MaxTxs:             m.lim.maxTxs,
+		MaxBytes:           m.lim.maxBytes,
+		MaxPerSender:       m.lim.maxPerSender,
+		MaxQueued:          m.lim.maxQueued,
+		MaxQueuedPerSender: m.lim.maxQueuedPerSender,
+		MaxNonceGap:        3,
+		QueuedTTL:          time.Hour,
+		Now:                func() time.Time { return m.now },
 	}, c)
 	if err != nil {
 		rt.Fatal(err)
@@ -115,7 +118,9 @@ func (m *poolMachine) sign(rt *rapid.T, from string, nonce, fee uint64) *types.T
 
 // offer adds tx and checks the outcome: a refusal has a reason and leaves
 // the pool as it was; an admission holds the tx, and whatever left the pool
-// was the tx it replaced or the last tx of another sender with a lower fee.
+// was the tx it replaced or the last tx of another sender (so that no
+// sender is left with a gap) that it may evict: a queued one if it is
+// pending, else one with a lower fee, never a pending one if it is queued.
 func (m *poolMachine) offer(rt *rapid.T, tx *types.Tx) {
 	before := viewOf(m.p)
 	id, err := m.p.Add(tx)
@@ -124,6 +129,9 @@ func (m *poolMachine) offer(rt *rapid.T, tx *types.Tx) {
 			rt.Fatalf("refused without a reason: %v", err)
 		}
 		rt.Logf("refused %s/%d/%d: %v", short(tx.Sender()), tx.Nonce, tx.Fee, err)
+		if txpool.ReasonOf(err) == txpool.ReasonPoolFull && m.roomExists(rt, before, tx) {
+			rt.Fatalf("refused as pool-full, but evicting what it may evict makes room: %s", dump(before.content))
+		}
 		if txpool.ReasonOf(err) == txpool.ReasonDuplicate {
 			sameView(rt, m.p, before)
 		} else {
@@ -134,6 +142,14 @@ func (m *poolMachine) offer(rt *rapid.T, tx *types.Tx) {
 	if !m.p.Has(id) {
 		rt.Fatalf("admitted tx %s is not in the pool", id)
 	}
+	pending := m.p.IsPending(id)
+	wasQueued := map[types.Hash]bool{}
+	for _, s := range before.content {
+		for _, q := range s.Queued {
+			wasQueued[q.ID()] = true
+		}
+	}
+	var victims []*types.Tx
 	after := map[types.Address][]*types.Tx{}
 	for _, s := range m.p.Content() {
 		after[s.Sender] = slices.Concat(s.Pending, s.Queued)
@@ -146,17 +162,95 @@ func (m *poolMachine) offer(rt *rapid.T, tx *types.Tx) {
 			switch {
 			case old.Sender() == tx.Sender() && old.Nonce == tx.Nonce:
 				// replaced
-			case old.Sender() != tx.Sender() && old.Fee < tx.Fee:
+			case old.Sender() != tx.Sender() && (wasQueued[old.ID()] && (pending || old.Fee < tx.Fee) ||
+				!wasQueued[old.ID()] && pending && old.Fee < tx.Fee):
 				for _, o := range after[old.Sender()] {
 					if o.Nonce > old.Nonce {
 						rt.Fatalf("evicted nonce %d of %s, which has nonce %d pooled", old.Nonce, old.Sender(), o.Nonce)
 					}
 				}
 			default:
-				rt.Fatalf("admitting %d/%d pushed out %d/%d of %s", tx.Nonce, tx.Fee, old.Nonce, old.Fee, old.Sender())
+				rt.Fatalf("admitting %d/%d (pending %v) pushed out %d/%d (queued %v) of %s", tx.Nonce, tx.Fee, pending, old.Nonce, old.Fee, wasQueued[old.ID()], old.Sender())
+			}
+			victims = append(victims, old)
+		}
+	}
+	// The cheapest go first: no sender untouched by the eviction has a
+	// last tx that goes before a victim (queued before pending, then
+	// lower fee, then higher id).
+	evictedFirst := func(a, b *types.Tx) bool {
+		if wasQueued[a.ID()] != wasQueued[b.ID()] {
+			return wasQueued[a.ID()]
+		}
+		if a.Fee != b.Fee {
+			return a.Fee < b.Fee
+		}
+		ia, ib := a.ID(), b.ID()
+		return bytes.Compare(ia[:], ib[:]) > 0
+	}
+	for _, v := range victims {
+		if v.Sender() == tx.Sender() {
+			continue
+		}
+		for _, s := range before.content {
+			all := slices.Concat(s.Pending, s.Queued)
+			last := all[len(all)-1]
+			if s.Sender == tx.Sender() || !m.p.Has(last.ID()) {
+				continue
+			}
+			if evictedFirst(last, v) {
+				rt.Fatalf("evicted %d/%d of %s, but %d/%d of %s goes first", v.Nonce, v.Fee, short(v.Sender()), last.Nonce, last.Fee, short(s.Sender))
 			}
 		}
 	}
+}
+
+// roomExists is the eviction rule written plainly: whether evicting every
+// tx that tx may evict (each other sender's txs from its last one back, as
+// long as tx may evict them: a queued one if tx is pending, else one of a
+// lower fee, and a pending one only by a pending tx) would make room for
+// tx under the caps, in place of the tx of the same nonce if pooled. The
+// pool evicts fewer, cheapest first, but must find room when this does.
+func (m *poolMachine) roomExists(rt *rapid.T, before view, tx *types.Tx) bool {
+	acct := m.account(rt, tx.Sender())
+	count := before.status.Pending + before.status.Queued + 1
+	size := before.status.Bytes + tx.EncodedSize()
+	nq := before.status.Queued
+	var own txpool.SenderTxs
+	for _, s := range before.content {
+		if s.Sender == tx.Sender() {
+			own = s
+		}
+	}
+	pending := tx.Nonce <= acct.Nonce+uint64(len(own.Pending))
+	if !pending {
+		nq++
+	}
+	for _, o := range slices.Concat(own.Pending, own.Queued) {
+		if o.Nonce == tx.Nonce {
+			count, size = count-1, size-o.EncodedSize()
+			if !pending {
+				nq--
+			}
+		}
+	}
+	for _, s := range before.content {
+		if s.Sender == tx.Sender() {
+			continue
+		}
+		all := slices.Concat(s.Pending, s.Queued)
+		for i := len(all) - 1; i >= 0; i-- {
+			o, queued := all[i], i >= len(s.Pending)
+			if !(queued && (pending || o.Fee < tx.Fee) || !queued && pending && o.Fee < tx.Fee) {
+				break
+			}
+			count, size = count-1, size-o.EncodedSize()
+			if queued {
+				nq--
+			}
+		}
+	}
+	return count <= m.lim.maxTxs && size <= m.lim.maxBytes && (pending || nq <= m.lim.maxQueued)
 }
 
 func (m *poolMachine) add(rt *rapid.T) {
@@ -291,6 +385,27 @@ func (m *poolMachine) expire(rt *rapid.T) {
 	m.p.Expire()
 }
 
+// stale asks for the pending txs announced long ago: every one returned is
+// pending, and asking again at once returns none of them.
+func (m *poolMachine) stale(rt *rapid.T) {
+	age := time.Duration(rapid.IntRange(0, 90).Draw(rt, "age minutes")) * time.Minute
+	max := rapid.IntRange(1, 10).Draw(rt, "max")
+	got := m.p.Stale(age, max)
+	if len(got) > max {
+		rt.Fatalf("Stale(%v, %d) returned %d txs", age, max, len(got))
+	}
+	for _, tx := range got {
+		if !m.p.IsPending(tx.ID()) {
+			rt.Fatalf("Stale returned %s, which is not pending", tx.ID())
+		}
+	}
+	for _, tx := range m.p.Stale(age, len(got)+10) {
+		if slices.Contains(got, tx) {
+			rt.Fatalf("Stale returned %s twice at %v", tx.ID(), m.now)
+		}
+	}
+}
+
 func (m *poolMachine) check(rt *rapid.T) {
 	checkPool(rt, m.c, m.p, m.lim, 4*types.MinTxSize)
 }
@@ -313,6 +428,7 @@ func TestPoolProperties(t *testing.T) {
 			"mineForeign": m.mineForeign,
 			"reorg":       m.reorg,
 			"expire":      m.expire,
+			"stale":       m.stale,
 			"":            m.check,
 		})
 	})

@@ -128,7 +128,7 @@ func TestAddRacingBlock(t *testing.T) {
 	}
 	// The block mines n0: 4,000 left. Add 2 reads that and goes through.
 	st.set(x, chain.Account{Balance: 4_000, Nonce: 1})
-	n2 := g.Tx("racer", bob, 0, 1000, 2)
+	n2 := g.Tx("racer", bob, 1, 1000, 2)
 	if _, err := p.Add(n2); err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func TestAddRacingBlock(t *testing.T) {
 		t.Fatal("Add did not return")
 	}
 	if txpool.ReasonOf(err) != txpool.ReasonInsufficientBalance {
-		t.Fatalf("Add 1: %v, want insufficient-balance (3,500 + 1,000 > 4,000)", err)
+		t.Fatalf("Add 1: %v, want insufficient-balance (3,500 + 1,001 > 4,000)", err)
 	}
 	p.Update([]*types.Block{{Txs: []*types.Tx{n0}}}, nil)
 	if !p.Has(n2.ID()) || p.Has(n0.ID()) {

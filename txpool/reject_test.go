@@ -77,6 +77,14 @@ func TestRejectReasons(t *testing.T) {
 		{name: "fee below a configured minimum", reason: txpool.ReasonFeeTooLow,
 			cfg:     func(c *txpool.Config) { c.MinRelayFee = 5000 },
 			refused: func(e *env) *types.Tx { return e.tx("alice", bob, 1, 4999, 0) }},
+		{name: "amount 0", reason: txpool.ReasonAmountTooLow,
+			refused: func(e *env) *types.Tx { return e.tx("alice", bob, 0, 2000, 0) }},
+		{name: "amount 0 replacing a pooled tx", reason: txpool.ReasonAmountTooLow,
+			setup:   func(e *env) { e.add(e.tx("alice", bob, 1, 2000, 0)) },
+			refused: func(e *env) *types.Tx { return e.tx("alice", alice, 0, 90_000, 0) }},
+		{name: "amount below a configured minimum", reason: txpool.ReasonAmountTooLow,
+			cfg:     func(c *txpool.Config) { c.MinAmount = 10_000 },
+			refused: func(e *env) *types.Tx { return e.tx("alice", bob, 9_999, 2000, 0) }},
 		{name: "nonce already mined", reason: txpool.ReasonNonceTooLow,
 			setup: func(e *env) {
 				e.mine(e.tx("alice", bob, 1, 2000, 0))
@@ -111,7 +119,7 @@ func TestRejectReasons(t *testing.T) {
 				e.add(e.tx("low", bob, 3_000, 1000, 0))
 				e.add(e.tx("low", bob, 3_000, 1000, 1))
 			},
-			refused: func(e *env) *types.Tx { return e.tx("low", bob, 6_000, 1100, 0) }},
+			refused: func(e *env) *types.Tx { return e.tx("low", bob, 6_000, 2000, 0) }},
 		{name: "duplicate", reason: txpool.ReasonDuplicate,
 			setup:   func(e *env) { e.add(e.tx("alice", bob, 1, 2000, 0)) },
 			refused: func(e *env) *types.Tx { return e.tx("alice", bob, 1, 2000, 0) }},
@@ -124,6 +132,12 @@ func TestRejectReasons(t *testing.T) {
 		{name: "replacement 10% dearer less one unit", reason: txpool.ReasonReplacementUnderpriced,
 			setup:   func(e *env) { e.add(e.tx("alice", bob, 1, 10_000, 0)) },
 			refused: func(e *env) *types.Tx { return e.tx("alice", bob, 2, 10_999, 0) }},
+		{name: "replacement 10% dearer but less than the minimum relay fee more", reason: txpool.ReasonReplacementUnderpriced,
+			setup:   func(e *env) { e.add(e.tx("alice", bob, 1, 5_000, 0)) },
+			refused: func(e *env) *types.Tx { return e.tx("alice", bob, 2, 5_999, 0) }},
+		{name: "replacement the minimum relay fee dearer but less than 10%", reason: txpool.ReasonReplacementUnderpriced,
+			setup:   func(e *env) { e.add(e.tx("alice", bob, 1, 50_000, 0)) },
+			refused: func(e *env) *types.Tx { return e.tx("alice", bob, 2, 54_999, 0) }},
 		{name: "replacement of a queued tx at the same fee", reason: txpool.ReasonReplacementUnderpriced,
 			setup:   func(e *env) { e.add(e.tx("alice", bob, 1, 10_000, 4)) },
 			refused: func(e *env) *types.Tx { return e.tx("alice", carol, 1, 10_000, 4) }},
@@ -135,6 +149,26 @@ func TestRejectReasons(t *testing.T) {
 				}
 			},
 			refused: func(e *env) *types.Tx { return e.tx("alice", bob, 1, 90_000, 3) }},
+		{name: "sender at MaxQueuedPerSender, another queued nonce", reason: txpool.ReasonSenderLimit,
+			cfg: func(c *txpool.Config) { c.MaxQueuedPerSender = 2 },
+			setup: func(e *env) {
+				e.add(e.tx("alice", bob, 1, 2000, 0))
+				e.add(e.tx("alice", bob, 1, 2000, 2))
+				e.add(e.tx("alice", bob, 1, 2000, 3))
+			},
+			refused: func(e *env) *types.Tx { return e.tx("alice", bob, 1, 90_000, 5) }},
+		{name: "queued at MaxQueued, fee equal to the cheapest queued", reason: txpool.ReasonPoolFull,
+			cfg:     func(c *txpool.Config) { c.MaxQueued = 2 },
+			setup:   queueTwo,
+			refused: func(e *env) *types.Tx { return e.tx("carol", bob, 1, 2000, 1) }},
+		{name: "queued at MaxQueued, only the sender's own queued txs are cheaper", reason: txpool.ReasonPoolFull,
+			cfg:     func(c *txpool.Config) { c.MaxQueued = 2 },
+			setup:   queueTwo,
+			refused: func(e *env) *types.Tx { return e.tx("alice", bob, 1, 2500, 4) }},
+		{name: "pool full, a queued tx may not evict a pending one", reason: txpool.ReasonPoolFull,
+			cfg:     func(c *txpool.Config) { c.MaxTxs = 3 },
+			setup:   fillThree,
+			refused: func(e *env) *types.Tx { return e.tx("dave", bob, 1, 90_000, 1) }},
 		{name: "pool full, fee equal to the cheapest", reason: txpool.ReasonPoolFull,
 			cfg:     func(c *txpool.Config) { c.MaxTxs = 3 },
 			setup:   fillThree,
@@ -155,7 +189,7 @@ func TestRejectReasons(t *testing.T) {
 			cfg:   func(c *txpool.Config) { c.MaxBytes = 3*types.MinTxSize + 10 },
 			setup: fillThree,
 			refused: func(e *env) *types.Tx {
-				tx := &types.Tx{Version: types.TxVersion, To: bob, Amount: 1, Fee: 2200, Memo: make([]byte, 40)}
+				tx := &types.Tx{Version: types.TxVersion, To: bob, Amount: 1, Fee: 3000, Memo: make([]byte, 40)}
 				signer("bob").Sign(tx, e.g.Params.GenesisHash())
 				return tx
 			}},
@@ -182,7 +216,7 @@ func TestRejectReasons(t *testing.T) {
 			if !errors.Is(err, &txpool.RejectError{Reason: tc.reason}) {
 				t.Fatalf("errors.Is(%v, %v) is false", err, tc.reason)
 			}
-			for r := txpool.ReasonUndecodable; r <= txpool.ReasonSmallOrderKey; r++ {
+			for r := txpool.ReasonUndecodable; r <= txpool.ReasonAmountTooLow; r++ {
 				if r != tc.reason && errors.Is(err, &txpool.RejectError{Reason: r}) {
 					t.Fatalf("error %v also matches %v", err, r)
 				}
@@ -205,9 +239,18 @@ func fillThree(e *env) {
 	e.add(e.tx("carol", alice, 1, 4000, 0))
 }
 
+// queueTwo pools one queued tx each of alice (nonce 2, fee 2000) and bob
+// (nonce 1, fee 3000), and alice's nonce 0.
+func queueTwo(e *env) {
+	e.add(e.tx("alice", bob, 1, 2000, 0))
+	e.add(e.tx("alice", bob, 1, 2000, 2))
+	e.add(e.tx("bob", alice, 1, 3000, 1))
+}
+
 // limitsOf returns cfg's caps with the documented defaults filled in.
 func limitsOf(cfg txpool.Config) limits {
-	l := limits{maxTxs: cfg.MaxTxs, maxBytes: cfg.MaxBytes, maxPerSender: cfg.MaxPerSender}
+	l := limits{maxTxs: cfg.MaxTxs, maxBytes: cfg.MaxBytes, maxPerSender: cfg.MaxPerSender,
+		maxQueued: cfg.MaxQueued, maxQueuedPerSender: cfg.MaxQueuedPerSender}
 	if l.maxTxs == 0 {
 		l.maxTxs = 1 << 16
 	}
@@ -216,6 +259,12 @@ func limitsOf(cfg txpool.Config) limits {
 	}
 	if l.maxPerSender == 0 {
 		l.maxPerSender = 64
+	}
+	if l.maxQueued == 0 {
+		l.maxQueued = 4096
+	}
+	if l.maxQueuedPerSender == 0 {
+		l.maxQueuedPerSender = 16
 	}
 	return l
 }
@@ -236,6 +285,7 @@ func TestReasonNames(t *testing.T) {
 		txpool.ReasonSenderLimit:            "sender-limit",
 		txpool.ReasonPoolFull:               "pool-full",
 		txpool.ReasonSmallOrderKey:          "small-order-key",
+		txpool.ReasonAmountTooLow:           "amount-too-low",
 	}
 	for r, name := range want {
 		if r.String() != name {

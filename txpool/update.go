@@ -13,9 +13,9 @@ import (
 // leave, txs of disconnected blocks (old tip first) that the new chain did
 // not include come back without their signatures being checked again, and
 // every sender the change touched is re-read from the chain so that txs now
-// invalid in nonce order go. It also expires queued txs. Call it after every
-// chain.ProcessBlock that moved the tip, with the Result's lists. Safe for
-// concurrent use. It holds the pool's lock throughout, its reads of the
+// invalid in nonce order go. It also expires queued txs and drops queued
+// txs over the caps. Call it after every chain.ProcessBlock that moved the
+// tip, with the Result's lists. Safe for concurrent use. It holds the pool's lock throughout, its reads of the
 // chain included: an Add sees the pool either before it, and then has its
 // sender brought up to date by it, or after it (see Pool.epoch).
 func (p *Pool) Update(connected, disconnected []*types.Block) {
@@ -56,8 +56,10 @@ func (p *Pool) Update(connected, disconnected []*types.Block) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.epoch++
+	affected := make(map[*senderTxs]struct{})
 	for id := range included {
 		if e, ok := p.byID[id]; ok {
+			affected[p.senders[e.sender]] = struct{}{}
 			p.removeEntry(e)
 		}
 	}
@@ -66,12 +68,16 @@ func (p *Pool) Update(connected, disconnected []*types.Block) {
 		if s == nil {
 			continue
 		}
+		affected[s] = struct{}{}
 		acct, err := p.state.Account(addr)
 		if err != nil {
 			continue // keep the last known account; the next Update retries
 		}
 		s.acct = acct
 		p.dropUncovered(s)
+	}
+	for s := range affected {
+		p.reindex(s)
 	}
 	for _, r := range readmit {
 		acct, err := p.state.Account(r.sender)
@@ -80,7 +86,25 @@ func (p *Pool) Update(connected, disconnected []*types.Block) {
 		}
 		_ = p.insert(r.tx, r.id, r.sender, acct) // refused ones are simply gone
 	}
+	p.trimQueued(affected)
 	p.expire()
+}
+
+// trimQueued drops queued txs over the caps, which a reorganisation can
+// leave behind (an account's nonce goes back, and txs that were pending
+// wait for nonces that did not come back): each sender's highest nonces
+// over MaxQueuedPerSender, then the cheapest queued txs over MaxQueued.
+// Only senders in affected can be over their cap. p.mu must be held.
+func (p *Pool) trimQueued(affected map[*senderTxs]struct{}) {
+	for s := range affected {
+		for len(s.txs) > 0 && s.nqueued() > p.cfg.MaxQueuedPerSender {
+			p.removeEntry(s.txs[len(s.txs)-1])
+		}
+	}
+	for p.nqueued > p.cfg.MaxQueued {
+		s := p.evict[0] // a queued tx is the first candidate while there is one
+		p.removeEntry(s.txs[len(s.txs)-1])
+	}
 }
 
 func isIn(set map[types.Hash]struct{}, id types.Hash) bool {
@@ -88,28 +112,21 @@ func isIn(set map[types.Hash]struct{}, id types.Hash) bool {
 	return ok
 }
 
-// Expire drops queued txs older than QueuedTTL. Pending txs stay: they are
-// executable and only wait for a block. Safe for concurrent use.
+// Expire drops the txs that have been queued for longer than QueuedTTL.
+// Pending txs stay: they are executable and only wait for a block (Stale
+// lists those that have waited long). Safe for concurrent use.
 func (p *Pool) Expire() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.expire()
 }
 
-// expire is Expire with p.mu held.
+// expire is Expire with p.mu held. Dropping a queued tx changes the state
+// of no other: the txs after it were queued already.
 func (p *Pool) expire() {
 	deadline := p.cfg.Now().Add(-p.cfg.QueuedTTL)
-	for _, s := range p.senders {
-		n := s.pendingLen()
-		var drop []*entry
-		for _, e := range s.txs[n:] {
-			if e.added.Before(deadline) {
-				drop = append(drop, e)
-			}
-		}
-		for _, e := range drop {
-			p.removeEntry(e)
-		}
+	for len(p.queued) > 0 && p.queued[0].at.Before(deadline) {
+		p.removeEntry(p.queued[0])
 	}
 }
 
@@ -122,8 +139,8 @@ func (p *Pool) Template(maxBytes int) []*types.Tx {
 	defer p.mu.RUnlock()
 	h := make(headHeap, 0, len(p.senders))
 	for _, s := range p.senders {
-		if n := s.pendingLen(); n > 0 {
-			h = append(h, head{fee: s.txs[0].tx.Fee, e: s.txs[0], s: s, n: n})
+		if s.npending > 0 {
+			h = append(h, head{fee: s.txs[0].tx.Fee, e: s.txs[0], s: s, n: s.npending})
 		}
 	}
 	heap.Init(&h)

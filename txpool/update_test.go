@@ -44,9 +44,9 @@ func TestUpdateDropsInvalidated(t *testing.T) {
 	e.fund("low", 10_000)
 	a0 := e.add(e.tx("bob", alice, 1, 2000, 0))
 	a1 := e.add(e.tx("bob", alice, 1, 2000, 1))
-	l0 := e.add(e.tx("low", bob, 2_000, 1000, 0))
+	l0 := e.add(e.tx("low", bob, 1_999, 1000, 0))
 	l1 := e.add(e.tx("low", bob, 5_000, 1000, 1))
-	l2 := e.add(e.tx("low", bob, 0, 1000, 2)) // 10,000 in all
+	l2 := e.add(e.tx("low", bob, 1, 1000, 2)) // 10,000 in all
 	// Competing txs, never pooled: bob's 0 pays carol instead; low's 0
 	// spends 8,000 of its 10,000.
 	e.mine(e.tx("bob", carol, 7, 1000, 0), e.tx("low", carol, 7_000, 1000, 0))
