@@ -84,8 +84,38 @@ func newMetrics(n *Node) *metrics {
 		&gossipCollector{n: n, desc: prometheus.NewDesc("cairn_gossip_messages_total",
 			"Gossip messages from peers by topic and validation verdict (throttled: ignored because the sender had too many being validated; also counted in ignored).",
 			[]string{"topic", "verdict"}, nil)},
+		&gossipDropCollector{n: n, desc: prometheus.NewDesc("cairn_gossip_dropped_total",
+			"Gossip messages dropped or throttled, by topic and cause (p2p.DropCauses): outbound_queue_full (not sent to one peer; per message and peer), "+
+				"validation_queue_full, validation_throttled and peer_budget (lost before validation), validator_ignored, validator_rejected, "+
+				"pubsub_rejected, undeliverable, duplicate.",
+			[]string{"topic", "cause"}, nil)},
 	)
 	return m
+}
+
+// gossipDropCollector exports the p2p layer's counts of dropped gossip
+// messages; every topic and cause is exported, zeros included.
+type gossipDropCollector struct {
+	n    *Node
+	desc *prometheus.Desc
+}
+
+func (c *gossipDropCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *gossipDropCollector) Collect(ch chan<- prometheus.Metric) {
+	var drops []p2p.GossipDrop
+	if c.n.net != nil {
+		drops = c.n.net.GossipDrops()
+	} else {
+		for _, t := range p2p.DropTopics {
+			for _, cause := range p2p.DropCauses {
+				drops = append(drops, p2p.GossipDrop{Topic: t, Cause: cause})
+			}
+		}
+	}
+	for _, d := range drops {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(d.Count), d.Topic, d.Cause)
+	}
 }
 
 // gossipCollector exports the p2p layer's gossip counters.

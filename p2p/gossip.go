@@ -23,10 +23,28 @@ const (
 	// the maximum size: framing, topic name, control messages.
 	maxMessageMargin = 64 << 10
 	// Validators run concurrently up to these limits per topic; beyond
-	// them a message is dropped (not penalized). A block may take 1 MiB
-	// and the chain imports one at a time anyway.
-	blockValidatorConcurrency = 16
-	txValidatorConcurrency    = 256
+	// them GossipSub drops the message ("validation throttled", not
+	// penalized, counted in cairn_gossip_dropped_total). Validations in
+	// flight = arrival rate × validation time: at the sizing load of
+	// 2,000 new txs/s at every node, 1024 lasts until a validation takes
+	// 0.5 s (a starved 2-core machine; 256 lasted to 0.13 s). The
+	// per-peer budgets below bind first for any one peer, so a topic's
+	// limit is reached only when many peers are at their budget at once:
+	// 32 peers for txs (half of the default HighWater of 64), 8 for
+	// blocks. Memory held: a tx validation holds at most types.MaxTxSize
+	// (a larger message on the tx topic fails to decode at once) and a
+	// goroutine, 1024 × 8 KiB of stack ≈ 8 MiB; a block validation holds
+	// one message, 16 × (1 MiB + margin) ≈ 17 MiB. Blocks need no more:
+	// the chain imports one at a time, and copies of a block from several
+	// peers are one message.
+	blockValidatorConcurrency = 8 * blockValidationsPerPeer
+	txValidatorConcurrency    = 32 * txValidationsPerPeer
+	// validateThrottle bounds GossipSub's validation goroutines over both
+	// topics (its default is 8192). It is the sum of the topic limits, so
+	// that it never binds before them: GossipSub reports both throttles
+	// with the same reason, and this way "validation_throttled" always
+	// means a topic's limit.
+	validateThrottle = blockValidatorConcurrency + txValidatorConcurrency
 	// A peer may have at most this many messages of a topic being
 	// validated at once; more are ignored at once, so that one peer's
 	// flood cannot take every validation slot and delay another peer's
@@ -35,8 +53,32 @@ const (
 	blockValidationsPerPeer = 2
 	txValidationsPerPeer    = 32
 	// validateQueueSize is GossipSub's queue of messages waiting for a
-	// validation worker; its default of 32 drops bursts of txs.
-	validateQueueSize = 1024
+	// validation worker (its default of 32 drops bursts of txs). A worker
+	// only drops duplicates and hands the message to a validator
+	// goroutine, so the queue grows only while the workers get no CPU
+	// (GC, a block import on a busy machine). The sizing load: 2,000
+	// tx/s offered at one node and relayed, i.e. about 2,000 new
+	// messages/s arriving at every node (copies already seen are dropped
+	// before the queue). 4096 is 2 s of that. Memory: size × message
+	// size, 4096 × ~0.25 KiB ≈ 1 MiB of txs; the bound with messages of
+	// the maximum size (1 MiB + margin) would be 4.3 GiB, but the queue
+	// holds only messages already read, pushed by GossipSub's single
+	// event loop, and the workers normally drain it as fast as it fills.
+	validateQueueSize = 4096
+	// peerOutboundQueueSize is GossipSub's queue of RPCs waiting to be
+	// written to one peer (default 32, which dropped txs on every link
+	// from about 300 tx/s). Each relayed message is one RPC, so the queue
+	// must hold what is relayed while the peer's writer is stalled: the
+	// peer reads slowly, the TCP window is full, or a 1 MiB block is being
+	// written (0.8 s at 10 Mbit/s). 4096 is 2 s of 2,000 tx/s. Memory
+	// per peer: size × message size; what is queued was validated (a tx
+	// is at most types.MaxTxSize, ~0.25 KiB with framing, a block needs
+	// its proof of work), so 4096 × 0.25 KiB ≈ 1 MiB of txs and the few
+	// blocks of those seconds; 64 MiB at the default HighWater of 64
+	// peers. The bound with every RPC of the maximum size would be
+	// 4096 × (1 MiB + margin) per peer, which only many blocks in 2 s
+	// could reach.
+	peerOutboundQueueSize = 4096
 	// scoreInspectPeriod is how often GossipSub's peer scores are copied
 	// for Peers.
 	scoreInspectPeriod = time.Second
@@ -131,6 +173,11 @@ func (n *Network) startGossip(ctx context.Context) error {
 		pubsub.WithFloodPublish(true),
 		pubsub.WithMaxMessageSize(n.params.MaxBlockSize+maxMessageMargin),
 		pubsub.WithValidateQueueSize(validateQueueSize),
+		pubsub.WithValidateThrottle(validateThrottle),
+		pubsub.WithPeerOutboundQueueSize(peerOutboundQueueSize),
+		// Every dropped or throttled message is counted (GossipDrops)
+		// and those that lose a message are logged (trace.go).
+		pubsub.WithRawTracer(n.newDropTracer()),
 		pubsub.WithBlacklist(blacklist{n.scores}),
 		pubsub.WithPeerScore(peerScoreParams(blockTopic, txTopic, n.appScore), peerScoreThresholds()),
 		pubsub.WithPeerScoreInspect(pubsub.PeerScoreInspectFn(n.scores.setGossipScores), scoreInspectPeriod),
