@@ -2,7 +2,7 @@
 GO ?= go
 STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build install testnet test test-short lint bench fuzz clean
+.PHONY: all build install testnet loadtest test test-short lint bench fuzz clean
 
 all: build
 
@@ -19,6 +19,13 @@ install:
 ARGS ?=
 testnet:
 	$(GO) run ./testnet $(ARGS)
+
+# The transaction path under a constant offered load: 3 cairnd processes
+# (2 mining, 1 entry), transfers at each rate, then the check that none
+# was lost; e.g. make loadtest ARGS='-senders 300 -rates 200,500,1000,2000
+# -stage 60s -json out.json'.
+loadtest:
+	$(GO) run ./loadtest $(ARGS)
 
 # The whole suite, race detector on: every package with goroutines is
 # covered, and the fuzz seed corpora run as ordinary tests.
