@@ -1103,8 +1103,17 @@ func (f *fetcher) feed() {
 // importer imports the blocks it is handed, in order, until ctx ends; then
 // it only hands them back, so that a stopping node does not import what
 // was queued.
+//
+// The Network's stopped flag is checked as well as ctx: a context reports
+// its cancellation before its descendants do (Err is set before the
+// children are cancelled, one by one), and a block imported after Stop has
+// begun would be imported after the caller was told the node stopped.
 func (f *fetcher) importer(ctx context.Context) {
 	for it := range f.importCh {
+		if f.s.n.stopped.Load() && ctx.Err() == nil {
+			f.resultCh <- importResult{it: it, err: context.Canceled}
+			continue
+		}
 		if err := ctx.Err(); err != nil {
 			f.resultCh <- importResult{it: it, err: err}
 			continue
