@@ -10,6 +10,7 @@ import (
 
 	"github.com/cairn-ledger/cairn/chain/types"
 	"github.com/cairn-ledger/cairn/rpc"
+	"github.com/cairn-ledger/cairn/txpool"
 	"github.com/cairn-ledger/cairn/wallet"
 )
 
@@ -62,8 +63,10 @@ func send(e *env) error {
 	if err != nil {
 		return err
 	}
-	if amount == 0 {
-		return fmt.Errorf("--amount %q: %v", e.c.String("amount"), wallet.ErrZeroAmount)
+	// The pools' rule (txpool.DefaultMinAmount): a smaller transfer would
+	// be refused as amount-too-low.
+	if amount < txpool.DefaultMinAmount {
+		return fmt.Errorf("--amount %q: below the minimum transfer of %s", e.c.String("amount"), wallet.FormatCRN(txpool.DefaultMinAmount))
 	}
 	fee, err := parseAmount("--fee", e.c.String("fee"))
 	if err != nil {

@@ -175,7 +175,7 @@ func TestErrorsAreOneLine(t *testing.T) {
 		{name: "bad fee", args: append(send, "--amount", "1", "--fee", "0.1.2"),
 			want: `cairn: --fee "0.1.2": not a decimal amount (want digits or digits.digits)`},
 		{name: "zero amount", args: append([]string{"--rpc", down}, append(send, "--amount", "0")...),
-			want: `cairn: --amount "0": amount must be positive`},
+			want: `cairn: --amount "0": below the minimum transfer of 0.00000001 CRN`},
 		{name: "missing amount", args: send, code: exitUsage, want: "cairn: missing --amount (usage: " + sendUsage + ")"},
 		{name: "unknown sender", args: []string{"send", "--from", "zed", "--to", "bob", "--amount", "1"},
 			want: `cairn: no wallet named "zed" (see cairn wallet list)`},
