@@ -56,16 +56,7 @@ func evictBenchTxs(n int) []*types.Tx {
 // most 20 µs per add.
 func BenchmarkAddEvict65536Senders(b *testing.B) {
 	txs := evictBenchTxs(evictBenchSenders + b.N)
-	p, err := New(Config{Genesis: types.Sum([]byte("txpool eviction bench"))}, richAccounts{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	p.verify = func(types.PubKey, types.Hash, types.Signature) bool { return true }
-	for _, tx := range txs[:evictBenchSenders] {
-		if _, err := p.Add(tx); err != nil {
-			b.Fatal(err)
-		}
-	}
+	p := fullBenchPool(b, txs[:evictBenchSenders])
 	incoming := txs[evictBenchSenders:]
 	b.ResetTimer()
 	for i := range b.N {
@@ -80,4 +71,35 @@ func BenchmarkAddEvict65536Senders(b *testing.B) {
 	if !p.Has(incoming[b.N-1].ID()) {
 		b.Fatal("the last tx is not pooled")
 	}
+}
+
+// BenchmarkPendingIDs65536 lists the 4,096 highest-fee ids of a pool of
+// 65,536 pending txs, as for reconciling pools between peers. The pool's
+// read lock is held only while the pending txs are copied.
+func BenchmarkPendingIDs65536(b *testing.B) {
+	p := fullBenchPool(b, evictBenchTxs(evictBenchSenders))
+	var n int
+	for b.Loop() {
+		n = len(p.PendingIDs(4096))
+	}
+	if n != 4096 {
+		b.Fatalf("%d ids", n)
+	}
+}
+
+// fullBenchPool returns a pool with default caps holding txs, which must
+// fit, with signature verification stubbed out.
+func fullBenchPool(b *testing.B, txs []*types.Tx) *Pool {
+	b.Helper()
+	p, err := New(Config{Genesis: types.Sum([]byte("txpool eviction bench"))}, richAccounts{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p.verify = func(types.PubKey, types.Hash, types.Signature) bool { return true }
+	for _, tx := range txs {
+		if _, err := p.Add(tx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return p
 }
