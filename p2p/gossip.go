@@ -26,32 +26,39 @@ const (
 	// them GossipSub drops the message ("validation throttled", not
 	// penalized, counted in cairn_gossip_dropped_total). Validations in
 	// flight = arrival rate × validation time: at the sizing load of
-	// 2,000 new txs/s at every node, 1024 lasts until a validation takes
-	// 0.5 s (a starved 2-core machine; 256 lasted to 0.13 s). The
+	// 2,000 new txs/s at every node, 4096 lasts until a validation (or
+	// its wait for its peer's turn) takes 2 s (a starved 2-core machine;
+	// the old 256 lasted to 0.13 s). The
 	// per-peer budgets below bind first for any one peer, so a topic's
 	// limit is reached only when many peers are at their budget at once:
-	// 32 peers for txs (half of the default HighWater of 64), 8 for
-	// blocks. Memory held: a tx validation holds at most types.MaxTxSize
-	// (a larger message on the tx topic fails to decode at once) and a
-	// goroutine, 1024 × 8 KiB of stack ≈ 8 MiB; a block validation holds
-	// one message, 16 × (1 MiB + margin) ≈ 17 MiB. Blocks need no more:
-	// the chain imports one at a time, and copies of a block from several
-	// peers are one message.
-	blockValidatorConcurrency = 8 * blockValidationsPerPeer
-	txValidatorConcurrency    = 32 * txValidationsPerPeer
+	// 16 peers for txs, 8 for blocks. Memory held: a tx validation holds
+	// at most types.MaxTxSize (a larger message on the tx topic fails to
+	// decode at once) and a goroutine, 4096 × 8 KiB of stack ≈ 32 MiB; a
+	// block validation holds one message, 64 × (1 MiB + margin) ≈ 68 MiB
+	// at worst. Blocks need no more: the chain imports one at a time, and
+	// copies of a block from several peers are one message.
+	blockValidatorConcurrency = 8 * blockInFlightPerPeer
+	txValidatorConcurrency    = 16 * txInFlightPerPeer
 	// validateThrottle bounds GossipSub's validation goroutines over both
 	// topics (its default is 8192). It is the sum of the topic limits, so
 	// that it never binds before them: GossipSub reports both throttles
 	// with the same reason, and this way "validation_throttled" always
 	// means a topic's limit.
 	validateThrottle = blockValidatorConcurrency + txValidatorConcurrency
-	// A peer may have at most this many messages of a topic being
-	// validated at once; more are ignored at once, so that one peer's
-	// flood cannot take every validation slot and delay another peer's
-	// block (each ignored message still costs it GossipSub's delivery
-	// accounting, and earns it no credit).
+	// A peer may have at most ValidationsPerPeer messages of a topic
+	// being validated at once, so that one peer's flood cannot take the
+	// CPU from another peer's block; its further messages wait for their
+	// turn, up to InFlightPerPeer in all (an honest burst — a miner's
+	// blocks found in quick succession, a relay of 2,000 tx/s — waits
+	// rather than being lost), and beyond that they are ignored at once
+	// (counted as throttled; each still costs its sender GossipSub's
+	// delivery accounting, and earns it no credit). A waiting message
+	// holds a topic slot, not CPU: the topic limits above are a multiple
+	// of InFlightPerPeer, so a few flooding peers cannot fill them.
 	blockValidationsPerPeer = 2
+	blockInFlightPerPeer    = 8
 	txValidationsPerPeer    = 32
+	txInFlightPerPeer       = 256
 	// validateQueueSize is GossipSub's queue of messages waiting for a
 	// validation worker (its default of 32 drops bursts of txs). A worker
 	// only drops duplicates and hands the message to a validator
@@ -188,11 +195,11 @@ func (n *Network) startGossip(ctx context.Context) error {
 		return fmt.Errorf("p2p: start gossipsub: %w", err)
 	}
 	n.ps = ps
-	if err := ps.RegisterTopicValidator(blockTopic, n.validator(n.checkBlock, &n.blockStats, 0, blockValidationsPerPeer),
+	if err := ps.RegisterTopicValidator(blockTopic, n.validator(n.checkBlock, &n.blockStats, 0, blockValidationsPerPeer, blockInFlightPerPeer),
 		pubsub.WithValidatorConcurrency(blockValidatorConcurrency)); err != nil {
 		return fmt.Errorf("p2p: block topic validator: %w", err)
 	}
-	if err := ps.RegisterTopicValidator(txTopic, n.validator(n.checkTx, &n.txStats, 1, txValidationsPerPeer),
+	if err := ps.RegisterTopicValidator(txTopic, n.validator(n.checkTx, &n.txStats, 1, txValidationsPerPeer, txInFlightPerPeer),
 		pubsub.WithValidatorConcurrency(txValidatorConcurrency)); err != nil {
 		return fmt.Errorf("p2p: tx topic validator: %w", err)
 	}
@@ -263,8 +270,8 @@ func (n *Network) publish(t *pubsub.Topic, data []byte) error {
 // is validated once Stop has begun, a peer with perPeer messages of the
 // topic (index topic) being validated has the next ignored, and every
 // verdict is counted in stats.
-func (n *Network) validator(check func(peer.ID, []byte) pubsub.ValidationResult, stats *topicCounters, topic, perPeer int) pubsub.ValidatorEx {
-	return func(_ context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
+func (n *Network) validator(check func(peer.ID, []byte) pubsub.ValidationResult, stats *topicCounters, topic, perPeer, inFlight int) pubsub.ValidatorEx {
+	return func(ctx context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
 		if from == n.host.ID() {
 			return pubsub.ValidationAccept
 		}
@@ -272,45 +279,91 @@ func (n *Network) validator(check func(peer.ID, []byte) pubsub.ValidationResult,
 			return pubsub.ValidationIgnore // stopping
 		}
 		defer n.release()
-		if !n.startValidation(from, topic, perPeer) {
+		release, ok := n.startValidation(ctx, from, topic, perPeer, inFlight)
+		if !ok {
 			stats.throttled.Add(1)
 			stats.count(pubsub.ValidationIgnore)
 			return pubsub.ValidationIgnore
 		}
-		defer n.endValidation(from, topic)
+		defer release()
 		r := check(from, msg.Data)
 		stats.count(r)
 		return r
 	}
 }
 
-// startValidation counts a message of p's on topic as being validated,
-// unless p has max of them already.
-func (n *Network) startValidation(p peer.ID, topic, max int) bool {
-	n.validatingMu.Lock()
-	defer n.validatingMu.Unlock()
-	if n.validating == nil {
-		n.validating = make(map[peer.ID]*[2]int)
-	}
-	c := n.validating[p]
-	if c == nil {
-		c = new([2]int)
-		n.validating[p] = c
-	}
-	if c[topic] >= max {
-		return false
-	}
-	c[topic]++
-	return true
+// validationBudget is one peer's validations of one topic: sem holds a
+// token per validation running; waiting counts those waiting for one;
+// users counts both, and the budget is forgotten when it drops to 0.
+type validationBudget struct {
+	sem            chan struct{}
+	waiting, users int
 }
 
-func (n *Network) endValidation(p peer.ID, topic int) {
+// startValidation waits until p has fewer than perPeer messages of topic
+// being validated and counts one more, unless p already has inFlight
+// running or waiting (or ctx ends first); it returns the release to call
+// when the validation is done.
+func (n *Network) startValidation(ctx context.Context, p peer.ID, topic, perPeer, inFlight int) (func(), bool) {
+	n.validatingMu.Lock()
+	if n.validating == nil {
+		n.validating = make(map[peer.ID]*[2]*validationBudget)
+	}
+	bs := n.validating[p]
+	if bs == nil {
+		bs = new([2]*validationBudget)
+		n.validating[p] = bs
+	}
+	b := bs[topic]
+	if b == nil {
+		b = &validationBudget{sem: make(chan struct{}, perPeer)}
+		bs[topic] = b
+	}
+	if b.users >= inFlight {
+		n.validatingMu.Unlock()
+		return nil, false
+	}
+	b.users++
+	release := func() {
+		<-b.sem
+		n.doneValidation(p, topic, b)
+	}
+	select {
+	case b.sem <- struct{}{}:
+		n.validatingMu.Unlock()
+		return release, true
+	default:
+	}
+	b.waiting++
+	n.validatingMu.Unlock()
+	select {
+	case b.sem <- struct{}{}:
+		n.validatingMu.Lock()
+		b.waiting--
+		n.validatingMu.Unlock()
+		return release, true
+	case <-ctx.Done():
+	case <-n.ctx.Done():
+	}
+	n.validatingMu.Lock()
+	b.waiting--
+	n.validatingMu.Unlock()
+	n.doneValidation(p, topic, b)
+	return nil, false
+}
+
+// doneValidation counts a user of b less and forgets p's budgets once
+// nothing of p's is validating or waiting.
+func (n *Network) doneValidation(p peer.ID, topic int, b *validationBudget) {
 	n.validatingMu.Lock()
 	defer n.validatingMu.Unlock()
-	c := n.validating[p]
-	c[topic]--
-	if c[0] == 0 && c[1] == 0 {
-		delete(n.validating, p)
+	b.users--
+	bs := n.validating[p]
+	if b.users == 0 && bs != nil && bs[topic] == b {
+		bs[topic] = nil
+		if bs[0] == nil && bs[1] == nil {
+			delete(n.validating, p)
+		}
 	}
 }
 

@@ -88,7 +88,7 @@ type Network struct {
 	// validating counts each peer's messages being validated, per topic
 	// (see validator).
 	validatingMu sync.Mutex
-	validating   map[peer.ID]*[2]int
+	validating   map[peer.ID]*[2]*validationBudget
 }
 
 // New builds a Network for the chain of b; it validates cfg but starts

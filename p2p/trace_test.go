@@ -346,7 +346,7 @@ func TestPeerBudgetDropCounted(t *testing.T) {
 
 	const extra = 8
 	bob := chaintest.Key("bob").Address()
-	for i := range txValidationsPerPeer + extra {
+	for i := range txInFlightPerPeer + extra { // 32 run, 224 wait, 8 over
 		publish(t, txs, g.Tx("alice", bob, 1000, 10_000, uint64(i)).Encode())
 	}
 	waitFor(t, "the excess to be ignored", func() bool { return dropCount(a, "txs", DropPeerBudget) == extra })
@@ -356,7 +356,7 @@ func TestPeerBudgetDropCounted(t *testing.T) {
 	var st TopicStats
 	waitFor(t, "every validation to end", func() bool {
 		st = a.GossipStats().Txs
-		return st.Accepted+st.Ignored+st.Rejected == txValidationsPerPeer+extra &&
+		return st.Accepted+st.Ignored+st.Rejected == txInFlightPerPeer+extra &&
 			dropCount(a, "txs", DropValidatorIgnored)+dropCount(a, "txs", DropValidatorRejected) == st.Ignored+st.Rejected-extra
 	})
 	if got := dropCount(a, "txs", DropPeerBudget); got != extra || st.Throttled != extra {
