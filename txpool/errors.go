@@ -46,11 +46,11 @@ const (
 	ReasonPoolFull
 	// ReasonSmallOrderKey: the sender key is a point of small order
 	// (consensus.ErrSmallOrderKey), which no block may contain. Checked
-	// with the stateless rules, first; listed last so that the earlier
+	// with the stateless rules, first; appended so that the earlier
 	// reasons keep their numbers.
 	ReasonSmallOrderKey
 	// ReasonAmountTooLow: the amount is below the pool's minimum transfer
-	// (Config.MinAmount). Checked with the fee, after the stateless rules.
+	// (Config.MinAmount). Checked right after the fee; appended too.
 	ReasonAmountTooLow
 )
 
