@@ -259,14 +259,25 @@ func (n *Node) OnTipChange(f func(chain.Result)) {
 	n.tipSubs = append(n.tipSubs, f)
 }
 
-// SubmitTx admits a local tx to the pool and publishes it. Safe for
-// concurrent use.
+// SubmitTx admits a local tx to the pool and publishes it if it is
+// pending (a queued tx is announced once its nonce gap fills: see
+// txpool.Pool.Stale). A tx the pool holds already is not refused: it is
+// announced to every peer again, which fetches it if it lacks it, and its
+// id is returned (docs/RPC.md, tx_send). Gossip cannot do that
+// re-announcement: GossipSub drops a message it has seen within 2
+// minutes, even the node's own. Safe for concurrent use.
 func (n *Node) SubmitTx(tx *types.Tx) (types.Hash, error) {
 	id, err := n.pool.Add(tx)
+	if txpool.ReasonOf(err) == txpool.ReasonDuplicate {
+		if n.net != nil && n.pool.IsPending(id) {
+			n.net.AnnounceTxs([]types.Hash{id})
+		}
+		return id, nil
+	}
 	if err != nil {
 		return id, err
 	}
-	if n.net != nil {
+	if n.net != nil && n.pool.IsPending(id) {
 		if err := n.net.PublishTx(tx); err != nil {
 			n.log.Warn("publish tx", "id", id, "err", err)
 		}
@@ -347,6 +358,14 @@ func (b *backend) ProcessBlock(blk *types.Block, o chain.Origin) (chain.Result, 
 }
 func (b *backend) AddTx(tx *types.Tx) (types.Hash, error) { return b.pool.Add(tx) }
 func (b *backend) HasTx(id types.Hash) bool               { return b.pool.Has(id) }
+func (b *backend) TxPending(id types.Hash) bool           { return b.pool.IsPending(id) }
+func (b *backend) PoolTx(id types.Hash) (*types.Tx, bool) { return b.pool.Get(id) }
+func (b *backend) PendingTxIDs(max int) []types.Hash      { return b.pool.PendingIDs(max) }
+func (b *backend) TxBySenderNonce(s types.Address, nonce uint64) (*types.Tx, bool) {
+	return b.pool.BySenderNonce(s, nonce)
+}
+func (b *backend) MissingNonces(s types.Address) (uint64, uint64, bool) { return b.pool.Missing(s) }
+func (b *backend) StaleTxs(age time.Duration, max int) []*types.Tx      { return b.pool.Stale(age, max) }
 
 // Header lets sync ask only peers that claim a block's height.
 func (b *backend) Header(h types.Hash) (chain.HeaderInfo, error) { return b.chain.Header(h) }

@@ -2,6 +2,7 @@ package p2p
 
 import (
 	"math/big"
+	"time"
 
 	"github.com/cairn-ledger/cairn/chain"
 	"github.com/cairn-ledger/cairn/chain/types"
@@ -54,4 +55,24 @@ type Backend interface {
 	AddTx(tx *types.Tx) (types.Hash, error)
 	// HasTx reports whether the pool holds a transaction.
 	HasTx(id types.Hash) bool
+
+	// For transaction recovery (txsync.go):
+
+	// TxPending reports whether the pool holds a tx and it is executable
+	// now (txpool.Pool.IsPending).
+	TxPending(id types.Hash) bool
+	// PoolTx returns a pooled tx, pending or queued (txpool.Pool.Get).
+	PoolTx(id types.Hash) (*types.Tx, bool)
+	// PendingTxIDs returns the ids of at most max pending txs, highest
+	// fee first (txpool.Pool.PendingIDs).
+	PendingTxIDs(max int) []types.Hash
+	// TxBySenderNonce returns the pooled tx of sender with nonce
+	// (txpool.Pool.BySenderNonce).
+	TxBySenderNonce(sender types.Address, nonce uint64) (*types.Tx, bool)
+	// MissingNonces reports the nonces [from, to) that keep sender's
+	// queued txs from being executable (txpool.Pool.Missing).
+	MissingNonces(sender types.Address) (from, to uint64, ok bool)
+	// StaleTxs returns at most max pending txs announced more than age
+	// ago, and marks them announced now (txpool.Pool.Stale).
+	StaleTxs(age time.Duration, max int) []*types.Tx
 }

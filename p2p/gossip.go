@@ -441,7 +441,10 @@ func (n *Network) blockVerdict(from peer.ID, hash types.Hash, height uint64, err
 // checkTx judges a gossiped tx: Reject and penalize a tx that is invalid
 // whatever the state; Ignore one refused for a reason that depends on this
 // node's view (nonce, balance, fee, pool limits) or that is known; Accept
-// one the pool admitted.
+// one the pool admitted as pending. One admitted as queued (a nonce gap)
+// is Ignored, not relayed, and the peer that relayed it is asked for the
+// sender's missing nonces (txsync.go); it is announced once it becomes
+// pending.
 func (n *Network) checkTx(from peer.ID, data []byte) pubsub.ValidationResult {
 	tx, err := types.DecodeTx(data)
 	if err != nil {
@@ -454,7 +457,11 @@ func (n *Network) checkTx(from peer.ID, data []byte) pubsub.ValidationResult {
 	}
 	_, err = n.backend.AddTx(tx)
 	if err == nil {
-		return pubsub.ValidationAccept
+		if n.backend.TxPending(id) {
+			return pubsub.ValidationAccept
+		}
+		n.sync.txs.noteGap(from, tx.Sender())
+		return pubsub.ValidationIgnore
 	}
 	switch r := txpool.ReasonOf(err); r {
 	case txpool.ReasonUndecodable:

@@ -76,6 +76,14 @@ func (b *testBackend) ProcessBlock(blk *types.Block, o chain.Origin) (chain.Resu
 }
 func (b *testBackend) AddTx(tx *types.Tx) (types.Hash, error) { return b.pool.Add(tx) }
 func (b *testBackend) HasTx(id types.Hash) bool               { return b.pool.Has(id) }
+func (b *testBackend) TxPending(id types.Hash) bool           { return b.pool.IsPending(id) }
+func (b *testBackend) PoolTx(id types.Hash) (*types.Tx, bool) { return b.pool.Get(id) }
+func (b *testBackend) PendingTxIDs(max int) []types.Hash      { return b.pool.PendingIDs(max) }
+func (b *testBackend) TxBySenderNonce(s types.Address, nonce uint64) (*types.Tx, bool) {
+	return b.pool.BySenderNonce(s, nonce)
+}
+func (b *testBackend) MissingNonces(s types.Address) (uint64, uint64, bool) { return b.pool.Missing(s) }
+func (b *testBackend) StaleTxs(age time.Duration, max int) []*types.Tx      { return b.pool.Stale(age, max) }
 
 // newBackend opens a fresh chain of g's network with a pool on it.
 func newBackend(t testing.TB, g *chaintest.Builder, poolCfg txpool.Config) *testBackend {

@@ -67,6 +67,14 @@ var defaultServeLimits = [numProtos]rateLimit{
 	protoHeaders: {rate: 100, burst: 200, active: 2, frameWait: requestFrameWait},
 	protoBlocks: {rate: 500, burst: 1000, active: 12, frameWait: requestFrameWait,
 		answerBytes: MaxBlocksAnswerBytes, byteRate: 64 << 20, byteBurst: 128 << 20},
+	// Transaction recovery (txsync.go): an honest peer asks for pending
+	// ids once per reconciliation round (every 30 s ± 25 %, and on
+	// connect), and has at most 4 txs requests in flight (a fetch, 2
+	// nonce-gap requests, an announcement). A txs answer carries at most
+	// 256 txs (52 KiB), paced at 1 MiB/s after a burst of 2 MiB.
+	protoTxIDs: {rate: 0.2, burst: 4, active: 1, frameWait: requestFrameWait},
+	protoTxs: {rate: 50, burst: 100, active: 6, frameWait: requestFrameWait,
+		byteRate: 1 << 20, byteBurst: 2 << 20},
 }
 
 // tokenBucket is a token bucket; it starts full. Its tokens may go
@@ -131,6 +139,8 @@ var requestLimit = [numProtos]int{
 	protoStatus:  maxStatusSize,
 	protoHeaders: maxHeadersRequestSize,
 	protoBlocks:  maxBlocksRequestSize,
+	protoTxIDs:   maxTxIDsRequestSize,
+	protoTxs:     maxTxsRequestSize,
 }
 
 // serve runs one served request: admission, the request frame under its

@@ -57,15 +57,18 @@ type SyncStatus struct {
 	StartHeight uint64
 }
 
-// The three request/response protocols, as /cairn/<netID>/<name>/1.
+// The request/response protocols, as /cairn/<netID>/<name>/1: three for
+// sync, two for transaction recovery (txsync.go).
 const (
 	protoStatus = iota
 	protoHeaders
 	protoBlocks
+	protoTxIDs
+	protoTxs
 	numProtos
 )
 
-var protoNames = [numProtos]string{"status", "headers", "blocks"}
+var protoNames = [numProtos]string{"status", "headers", "blocks", "txids", "txs"}
 
 // SyncProtocol returns the protocol ID of the sync protocol name ("status",
 // "headers" or "blocks") on the network netID.
@@ -142,6 +145,8 @@ type syncer struct {
 	held    bool
 	st      SyncStatus
 	buckets map[peer.ID]*[numProtos]bucket
+
+	txs *txSync // transaction recovery (txsync.go)
 }
 
 func newSyncer(n *Network) *syncer {
@@ -156,6 +161,7 @@ func newSyncer(n *Network) *syncer {
 		maxPresync:    n.cfg.MaxPresyncHeaders,
 		peers:         make(map[peer.ID]*syncPeer),
 		buckets:       make(map[peer.ID]*[numProtos]bucket),
+		txs:           newTxSync(n),
 	}
 }
 
@@ -169,11 +175,13 @@ func (s *syncer) poke() {
 	}
 }
 
-// registerHandlers sets the stream handlers of the three protocols.
+// registerHandlers sets the stream handlers of the three sync protocols
+// and starts transaction recovery (its two protocols and its loop).
 func (s *syncer) registerHandlers() {
 	s.n.host.SetStreamHandler(s.proto(protoStatus), func(st network.Stream) { s.serve(st, protoStatus, s.serveStatus) })
 	s.n.host.SetStreamHandler(s.proto(protoHeaders), func(st network.Stream) { s.serve(st, protoHeaders, s.serveHeaders) })
 	s.n.host.SetStreamHandler(s.proto(protoBlocks), func(st network.Stream) { s.serve(st, protoBlocks, s.serveBlocks) })
+	s.txs.start() // the tx recovery protocols' handlers and loop
 }
 
 // peerConnected queues a status exchange with p.

@@ -60,6 +60,14 @@ func newSyncBackend(t testing.TB, c *chain.Chain) *syncBackend {
 
 func (b *syncBackend) AddTx(tx *types.Tx) (types.Hash, error) { return b.pool.Add(tx) }
 func (b *syncBackend) HasTx(id types.Hash) bool               { return b.pool.Has(id) }
+func (b *syncBackend) TxPending(id types.Hash) bool           { return b.pool.IsPending(id) }
+func (b *syncBackend) PoolTx(id types.Hash) (*types.Tx, bool) { return b.pool.Get(id) }
+func (b *syncBackend) PendingTxIDs(max int) []types.Hash      { return b.pool.PendingIDs(max) }
+func (b *syncBackend) TxBySenderNonce(s types.Address, nonce uint64) (*types.Tx, bool) {
+	return b.pool.BySenderNonce(s, nonce)
+}
+func (b *syncBackend) MissingNonces(s types.Address) (uint64, uint64, bool) { return b.pool.Missing(s) }
+func (b *syncBackend) StaleTxs(age time.Duration, max int) []*types.Tx      { return b.pool.Stale(age, max) }
 
 func (b *syncBackend) Tip() chain.Tip {
 	tip := b.Chain.Tip()

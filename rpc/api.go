@@ -204,8 +204,10 @@ type Backend interface {
 	// NextNonce is the nonce the sender's next tx should carry, counting
 	// its pooled txs.
 	NextNonce(addr types.Address) uint64
-	// SubmitTx admits a tx to the pool and relays it. A refusal is an error
-	// with a method RejectReason() string (txpool.RejectError).
+	// SubmitTx admits a tx to the pool and relays it; a tx the pool holds
+	// already is not refused but announced again, and its id returned. A
+	// refusal is an error with a method RejectReason() string
+	// (txpool.RejectError).
 	SubmitTx(tx *types.Tx) (types.Hash, error)
 
 	NetInfo() NetInfo

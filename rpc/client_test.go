@@ -63,10 +63,13 @@ func TestClient(t *testing.T) {
 	if err != nil || id != send.ID().String() {
 		t.Fatalf("SendTx = %q, %v", id, err)
 	}
-	_, err = c.SendTx(ctx, send)
+	if again, err := c.SendTx(ctx, send); err != nil || again != id {
+		t.Fatalf("SendTx again = %q, %v; want the id again", again, err)
+	}
+	_, err = c.SendTx(ctx, g.Tx("dave", carol, 1000, 10, b.NextNonce(dave)))
 	var rerr *Error
-	if !errors.As(err, &rerr) || rerr.Code != CodeTxRejected || rerr.Reason() != "duplicate" || !strings.HasPrefix(err.Error(), "duplicate: ") {
-		t.Fatalf("SendTx again: %v", err)
+	if !errors.As(err, &rerr) || rerr.Code != CodeTxRejected || rerr.Reason() != "fee-too-low" || !strings.HasPrefix(err.Error(), "fee-too-low: ") {
+		t.Fatalf("SendTx of a low fee: %v", err)
 	}
 	if _, err := c.SendRawTx(ctx, "00"); !errors.As(err, &rerr) || rerr.Code != CodeInvalidParams || rerr.Reason() != "" {
 		t.Fatalf("SendRawTx(00): %v", err)

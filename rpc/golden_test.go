@@ -128,9 +128,10 @@ func goldenFiles(b *testBackend) []goldenFile {
 		{"tx_send", []goldenCase{
 			{comment: "Submit a signed tx (hex of its encoding): the pool admits it and the result is its id.",
 				body: req(1, "tx_send", fmt.Sprintf("[%q]", rawHex(sendOK)))},
-			{comment: "The same tx again is refused (code -32000); data.reason is the txpool's reason name.",
+			{comment: "The same tx again is not refused: the node announces it to its peers again and the result is its id.",
 				body: req(2, "tx_send", fmt.Sprintf(`{"raw":%q}`, rawHex(sendOK)))},
-			{comment: "Refused: fee below the minimum relay fee.", body: req(3, "tx_send", fmt.Sprintf("[%q]", rawHex(lowFee)))},
+			{comment: "Refused (code -32000; data.reason is the txpool's reason name): fee below the minimum relay fee.",
+				body: req(3, "tx_send", fmt.Sprintf("[%q]", rawHex(lowFee)))},
 			{comment: "Refused: the account is past this nonce.", body: req(4, "tx_send", fmt.Sprintf("[%q]", rawHex(oldNonce)))},
 			{comment: "Refused: the balance does not cover amount + fee.", body: req(5, "tx_send", fmt.Sprintf("[%q]", rawHex(tooMuch)))},
 			{comment: "Refused: the signature does not verify.", body: req(6, "tx_send", fmt.Sprintf("[%q]", rawHex(badSig)))},

@@ -1,0 +1,89 @@
+package nodetest_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/cairn-ledger/cairn/node/nodetest"
+)
+
+// Transaction recovery at the node level (p2p/txsync.go has the protocol
+// tests): what tx_send (node.SubmitTx) does with a tx the pool holds
+// already, and with a queued one.
+
+// recoveryWait bounds the waits below: well within the first
+// reconciliation round after the one on connect (30 s ± 25 %), so that
+// only the mechanism under test can deliver in time.
+const recoveryWait = 15 * time.Second
+
+// waitReconciled waits until each node has had its reconciliation round
+// with each other on connect; the next ones are 22 s away at least.
+func waitReconciled(h *nodetest.Harness) {
+	h.WaitFor("reconciliation rounds on connect", wait, func() bool {
+		for _, nd := range h.Nodes {
+			if nd.Net().TxRecoveryStats().Rounds < uint64(len(h.Nodes)-1) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// TestTxSendDuplicateAnnounces: a tx the node holds but its peer lacks
+// (it never went out) is not refused when submitted again: tx_send
+// answers its id and the node announces it, and the peer fetches it.
+// (Before, the answer was a duplicate error and nothing was sent.)
+func TestTxSendDuplicateAnnounces(t *testing.T) {
+	h := nodetest.New(t, 2, nodetest.Options{})
+	h.WaitGossipReady(wait)
+	waitReconciled(h)
+	a, b := h.Nodes[0], h.Nodes[1]
+	sent := tx(h, "alice", "bob", 12345, 2000, 0)
+	if _, err := a.Pool().Add(sent); err != nil { // into a's pool only
+		t.Fatal(err)
+	}
+	id, err := a.SubmitTx(sent)
+	if err != nil || id != sent.ID() {
+		t.Fatalf("SubmitTx of a pooled tx = %s, %v; want its id and no error", id, err)
+	}
+	h.WaitPoolHas(recoveryWait, id, 1)
+	if st := b.Net().TxRecoveryStats(); st.FromAnnounce != 1 || st.FromReconcile != 0 {
+		t.Errorf("b's recovery stats %+v, want the tx from an announcement", st)
+	}
+	if !b.Pool().IsPending(id) {
+		t.Error("the announced tx is not pending at b")
+	}
+}
+
+// TestQueuedTxAnnouncedWhenPending: a queued tx submitted at a node is
+// not gossiped (peers would only queue it too); once the missing nonce is
+// submitted the queued tx becomes pending and the node announces it, and
+// the peer fetches it.
+func TestQueuedTxAnnouncedWhenPending(t *testing.T) {
+	h := nodetest.New(t, 2, nodetest.Options{})
+	h.WaitGossipReady(wait)
+	waitReconciled(h)
+	a, b := h.Nodes[0], h.Nodes[1]
+	second := tx(h, "alice", "bob", 12345, 2000, 1)
+	if _, err := a.SubmitTx(second); err != nil {
+		t.Fatal(err)
+	}
+	if a.Pool().IsPending(second.ID()) {
+		t.Fatal("nonce 1 without nonce 0 is pending")
+	}
+	first := tx(h, "alice", "bob", 12345, 2000, 0)
+	if _, err := a.SubmitTx(first); err != nil {
+		t.Fatal(err)
+	}
+	h.WaitPoolHas(recoveryWait, first.ID(), 1)
+	h.WaitPoolHas(recoveryWait, second.ID(), 1)
+	if !b.Pool().IsPending(second.ID()) {
+		t.Error("the promoted tx is not pending at b")
+	}
+	if st := b.Net().TxRecoveryStats(); st.FromAnnounce != 1 || st.FromReconcile != 0 {
+		t.Errorf("b's recovery stats %+v, want the promoted tx from an announcement", st)
+	}
+	if gs := a.Net().GossipStats().Txs; gs.Published != 1 {
+		t.Errorf("a published %d txs, want 1 (the queued one is not gossiped)", gs.Published)
+	}
+}
