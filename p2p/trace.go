@@ -169,6 +169,54 @@ type dropTracer struct {
 
 	mu   sync.Mutex
 	warn [numDropCauses]warnState
+
+	// mesh is this node's GossipSub mesh per topic (Graft and Prune
+	// events), for MeshPeers.
+	meshMu sync.Mutex
+	mesh   [numDropTopics]map[peer.ID]struct{}
+}
+
+func (t *dropTracer) meshAdd(p peer.ID, topic string) {
+	t.meshMu.Lock()
+	defer t.meshMu.Unlock()
+	tp := t.topic(topic)
+	if t.mesh[tp] == nil {
+		t.mesh[tp] = make(map[peer.ID]struct{})
+	}
+	t.mesh[tp][p] = struct{}{}
+}
+
+func (t *dropTracer) meshRemove(p peer.ID, topic string) {
+	t.meshMu.Lock()
+	defer t.meshMu.Unlock()
+	if topic == "" {
+		for _, m := range t.mesh {
+			delete(m, p)
+		}
+		return
+	}
+	delete(t.mesh[t.topic(topic)], p)
+}
+
+func (t *dropTracer) meshPeers(topic int) []peer.ID {
+	t.meshMu.Lock()
+	defer t.meshMu.Unlock()
+	var out []peer.ID
+	for p := range t.mesh[topic] {
+		out = append(out, p)
+	}
+	return out
+}
+
+// MeshPeers returns the peers in this node's GossipSub mesh of each topic:
+// those it forwards every message to (others hear of a message by gossip,
+// at a heartbeat). Safe for concurrent use.
+func (n *Network) MeshPeers() (blocks, txs []peer.ID) {
+	if v, ok := dropTracers.Load(weak.Make(n)); ok {
+		t := v.(*dropTracer)
+		return t.meshPeers(topicBlocks), t.meshPeers(topicTxs)
+	}
+	return nil, nil
 }
 
 // warnState is the rate limit of one cause's warnings.
@@ -335,8 +383,8 @@ func (t *dropTracer) OnNewOutboundStream(peer.ID, protocol.ID)             {}
 func (t *dropTracer) OnClosedOutboundStream(peer.ID)                       {}
 func (t *dropTracer) Join(string)                                          {}
 func (t *dropTracer) Leave(string)                                         {}
-func (t *dropTracer) Graft(peer.ID, string)                                {}
-func (t *dropTracer) Prune(peer.ID, string)                                {}
+func (t *dropTracer) Graft(p peer.ID, topic string)                        { t.meshAdd(p, topic) }
+func (t *dropTracer) Prune(p peer.ID, topic string)                        { t.meshRemove(p, topic) }
 func (t *dropTracer) ValidateMessage(*pubsub.Message)                      {}
 func (t *dropTracer) DeliverMessage(*pubsub.Message)                       {}
 func (t *dropTracer) ThrottlePeer(peer.ID)                                 {}

@@ -208,12 +208,15 @@ type floodResult struct {
 func runSideBlockFlood(tb testing.TB, d time.Duration) floodResult {
 	p := nodetest.WorkParams(time.Now().UnixMilli() - 1200*nodetest.WorkSpacing)
 	blocks := nodetest.BuildChain(tb, p, 600, chaintest.Key("honest").Address())
-	h := nodetest.New(tb, 3, nodetest.Options{Params: p, LogLevel: 8, ScheduledTimes: true})
+	h := nodetest.New(tb, 3, nodetest.Options{Params: p, LogLevel: attackLogLevel, ScheduledTimes: true})
 	for _, nd := range h.Nodes {
 		loadChain(tb, nd, blocks)
 	}
 	h.Partition([]int{0}, []int{2}) // n0 - n1 - n2
 	h.WaitGossipReadyAmong(30*time.Second, [][2]int{{0, 1}, {1, 2}})
+	// A block n1 relays before n2 is in its mesh reaches n2 only with the
+	// next block: measure latency once the meshes have formed.
+	h.WaitMeshAmong(30*time.Second, [][2]int{{0, 1}, {1, 2}})
 	victim, behind := h.Nodes[1], h.Nodes[2]
 
 	// Honest latency: mine at n0, time until n2 has the block as its tip.

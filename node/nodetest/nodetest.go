@@ -464,3 +464,24 @@ func (h *Harness) WaitGossipReadyAmong(timeout time.Duration, pairs [][2]int) {
 		return true
 	})
 }
+
+// WaitMeshAmong waits until both nodes of each pair (by index) have each
+// other in their GossipSub mesh of the block topic: a block one of them
+// relays then reaches the other at once (before that, only by gossip at a
+// heartbeat, or with the next block).
+func (h *Harness) WaitMeshAmong(timeout time.Duration, pairs [][2]int) {
+	h.t.Helper()
+	in := func(a, b *Node) bool {
+		bl, _ := a.Net().MeshPeers()
+		return slices.Contains(bl, b.host.ID())
+	}
+	h.WaitFor("block meshes", timeout, func() bool {
+		for _, pr := range pairs {
+			a, b := h.Nodes[pr[0]], h.Nodes[pr[1]]
+			if !in(a, b) || !in(b, a) {
+				return false
+			}
+		}
+		return true
+	})
+}
