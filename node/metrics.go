@@ -81,6 +81,9 @@ func newMetrics(n *Node) *metrics {
 		gauge("cairn_chain_lock_max_hold_seconds", "Longest hold of the chain's write lock since the last scrape.", func() float64 {
 			return n.chain.MaxLockHold(true).Seconds()
 		}),
+		&txRecoveryCollector{n: n, desc: prometheus.NewDesc("cairn_tx_recovery_total",
+			"Transaction recovery: reconciliation rounds, txs recovered by mechanism (reconcile, announce, gap), nonce-gap requests sent, ids announced, asks dropped for a full queue.",
+			[]string{"what"}, nil)},
 		&gossipCollector{n: n, desc: prometheus.NewDesc("cairn_gossip_messages_total",
 			"Gossip messages from peers by topic and validation verdict (throttled: ignored because the sender had too many being validated; also counted in ignored).",
 			[]string{"topic", "verdict"}, nil)},
@@ -115,6 +118,28 @@ func (c *gossipDropCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, d := range drops {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(d.Count), d.Topic, d.Cause)
+	}
+}
+
+// txRecoveryCollector exports the counters of transaction recovery.
+type txRecoveryCollector struct {
+	n    *Node
+	desc *prometheus.Desc
+}
+
+func (c *txRecoveryCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *txRecoveryCollector) Collect(ch chan<- prometheus.Metric) {
+	var s p2p.TxRecoveryStats
+	if c.n.net != nil {
+		s = c.n.net.TxRecoveryStats()
+	}
+	for _, v := range []struct {
+		what string
+		n    uint64
+	}{{"rounds", s.Rounds}, {"recovered_reconcile", s.FromReconcile}, {"recovered_announce", s.FromAnnounce},
+		{"recovered_gap", s.FromGap}, {"gap_requests", s.GapRequests}, {"announced", s.Announced}, {"dropped", s.Dropped}} {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(v.n), v.what)
 	}
 }
 
