@@ -141,7 +141,8 @@ func TestNodeServesRPCAndMetrics(t *testing.T) {
 	for _, m := range []string{"cairn_chain_height", "cairn_chain_work", "cairn_txpool_txs", "cairn_txpool_bytes",
 		"cairn_p2p_peers", "cairn_block_import_seconds_bucket", "cairn_gossip_messages_total", "cairn_reorgs_total",
 		"cairn_chain_headers", "cairn_chain_orphans", "cairn_chain_lock_max_hold_seconds", `verdict="throttled"`,
-		"cairn_gossip_dropped_total", `cause="outbound_queue_full"`, `cause="peer_budget"`} {
+		"cairn_gossip_dropped_total", `cause="outbound_queue_full"`, `cause="peer_budget"`,
+		`cairn_tx_recovery_total{what="recovered_gap"}`} {
 		if !strings.Contains(string(body), m) {
 			t.Errorf("metrics lack %s", m)
 		}
