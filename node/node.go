@@ -316,6 +316,7 @@ func (n *Node) processBlock(blk *types.Block, o chain.Origin) (chain.Result, err
 			n.metrics.depth.Observe(float64(d))
 		}
 		n.pool.Update(res.Connected, res.Disconnected)
+		n.announceReadmitted(res.Disconnected)
 		n.mu.Lock()
 		subs := append([]func(chain.Result){}, n.tipSubs...)
 		n.mu.Unlock()
@@ -324,6 +325,27 @@ func (n *Node) processBlock(blk *types.Block, o chain.Origin) (chain.Result, err
 		}
 	}
 	return res, err
+}
+
+// announceReadmitted announces to every peer the txs of disconnected
+// blocks that the pool took back as pending: peers that never saw them
+// (they were mined on this node's side of a partition) would otherwise
+// learn of them only at their next reconciliation, or never if it is the
+// minority side's miners that hold them. Gossip cannot carry them again:
+// their first gossip is remembered as seen for 2 minutes.
+func (n *Node) announceReadmitted(disconnected []*types.Block) {
+	if n.net == nil || len(disconnected) == 0 {
+		return
+	}
+	var ids []types.Hash
+	for _, b := range disconnected {
+		for _, tx := range b.Txs {
+			if id := tx.ID(); n.pool.IsPending(id) {
+				ids = append(ids, id)
+			}
+		}
+	}
+	n.net.AnnounceTxs(ids)
 }
 
 // backend adapts a Node to p2p.Backend.

@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairn-ledger/cairn/chain/types"
+	"github.com/cairn-ledger/cairn/consensus"
 	"github.com/cairn-ledger/cairn/node/nodetest"
 )
 
@@ -85,5 +87,43 @@ func TestQueuedTxAnnouncedWhenPending(t *testing.T) {
 	}
 	if gs := a.Net().GossipStats().Txs; gs.Published != 1 {
 		t.Errorf("a published %d txs, want 1 (the queued one is not gossiped)", gs.Published)
+	}
+}
+
+// TestReorgReadmittedAnnounced: a tx mined in a block that a
+// reorganisation takes off the main chain goes back into the pool, and
+// the node announces it: a peer that never had it (the block was mined on
+// the node's side only) gets it at once, not at its next reconciliation.
+func TestReorgReadmittedAnnounced(t *testing.T) {
+	h := nodetest.New(t, 2, nodetest.Options{})
+	h.WaitGossipReady(wait)
+	waitReconciled(h)
+	a, b := h.Nodes[0], h.Nodes[1]
+	sent := tx(h, "alice", "bob", 12345, 2000, 0)
+	if _, err := a.Pool().Add(sent); err != nil { // a's pool only: never gossiped
+		t.Fatal(err)
+	}
+	// a mines it into a block of its own, told to nobody.
+	blk, err := a.Chain().NewBlockTemplate(a.Pool().Template(1<<20), a.Miner, time.Now().UnixMilli())
+	if err != nil || len(blk.Txs) != 1 {
+		t.Fatalf("template: %v, %d txs", err, len(blk.Txs))
+	}
+	for consensus.CheckProofOfWork(blk.Hash(), blk.Header.Bits, h.Params.PowLimit) != nil {
+		blk.Header.Nonce++
+	}
+	if _, err := a.Chain().ProcessBlock(blk); err != nil {
+		t.Fatal(err)
+	}
+	a.Pool().Update([]*types.Block{blk}, nil) // as the node does for a connected block
+	if a.Pool().Has(sent.ID()) || b.Pool().Has(sent.ID()) {
+		t.Fatal("the mined tx is still pooled")
+	}
+	// b mines two blocks on the old tip: a reorganises to them and takes
+	// the tx back.
+	tip := h.Mine(1, 2)[1]
+	h.WaitTip(wait, tip.Hash(), 0)
+	h.WaitPoolHas(recoveryWait, sent.ID(), 1)
+	if st := b.Net().TxRecoveryStats(); st.FromAnnounce != 1 || st.FromReconcile != 0 {
+		t.Errorf("b's recovery stats %+v, want the tx from an announcement", st)
 	}
 }
