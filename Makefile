@@ -2,7 +2,7 @@
 GO ?= go
 STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build install testnet loadtest test test-short lint bench fuzz clean
+.PHONY: all build install testnet loadtest sim sim-scale test test-short lint bench fuzz clean
 
 all: build
 
@@ -26,6 +26,18 @@ testnet:
 # -stage 60s -json out.json'.
 loadtest:
 	$(GO) run ./loadtest $(ARGS)
+
+# N real nodes on mocknet with per-link latency and bandwidth, Poisson
+# mining, a tx load and an optional partition, measured against the
+# shortest-path bound; e.g. make sim ARGS='-nodes 100 -latency 25ms-150ms
+# -block-time 2s -duration 2m -partition 40:60s -json out.json'.
+sim:
+	$(GO) run ./cmd/cairn-sim $(ARGS)
+
+# The same at N = 16, 32, 64, 100 (other flags through ARGS), then how the
+# time-to-all p95 grows with N.
+sim-scale:
+	$(GO) run ./cmd/cairn-sim -scale 16,32,64,100 $(ARGS)
 
 # The whole suite, race detector on: every package with goroutines is
 # covered, and the fuzz seed corpora run as ordinary tests.

@@ -1,0 +1,115 @@
+package sim
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strings"
+)
+
+// WriteJSON writes res to file (NaN and Inf as null).
+func (res *Result) WriteJSON(file string) error {
+	b, err := json.MarshalIndent(res.jsonSafe(), "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(file, append(b, '\n'), 0o644)
+}
+
+// jsonSafe returns a map view of res with non-finite floats as null.
+func (res *Result) jsonSafe() any {
+	b, _ := json.Marshal(struct {
+		*Result
+		MinorityTxsRecovered *float64   `json:"minority_txs_recovered"`
+		MinorityTxsFinal     *float64   `json:"minority_txs_final"`
+		HealConvergedS       []*float64 `json:"heal_converged_s"`
+	}{Result: res, MinorityTxsRecovered: finite(res.MinorityTxsRecovered), MinorityTxsFinal: finite(res.MinorityTxsFinal),
+		HealConvergedS: finites(res.HealConvergedS)})
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	return m
+}
+
+func finite(f float64) *float64 {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil
+	}
+	return &f
+}
+
+func finites(fs []float64) []*float64 {
+	out := make([]*float64, 0, len(fs))
+	for _, f := range fs {
+		out = append(out, finite(f))
+	}
+	return out
+}
+
+func pct(p Percentiles) string {
+	if p.N == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%8.0f %8.0f %8.0f %8.0f", p.P50, p.P90, p.P95, p.P99)
+}
+
+func ratio(p Percentiles) string {
+	if p.N == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%8.2f %8.2f %8.2f %8.2f", p.P50, p.P90, p.P95, p.P99)
+}
+
+func frac(f float64) string {
+	if math.IsNaN(f) {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f %%", 100*f)
+}
+
+// WriteTable writes the human-readable summary.
+func (res *Result) WriteTable(w io.Writer) {
+	fmt.Fprintf(w, "cairn sim: %d nodes, %d links (each node dials %d; no discovery: NoDHT on mocknet), %d miners, latency %.0f-%.0f ms one way, %.1f Mbit/s per link\n",
+		res.Nodes, res.Links, res.Peers, res.Miners, res.LatencyMs[0], res.LatencyMs[1], res.BandwidthBps*8/1e6)
+	fmt.Fprintf(w, "block time %.2f s, %.1f tx/s, seed %d, ran %.1f s\n\n", res.BlockTimeS, res.TxRate, res.Seed, res.DurationS)
+	fmt.Fprintf(w, "%-44s %8s %8s %8s %8s\n", "", "p50", "p90", "p95", "p99")
+	fmt.Fprintf(w, "%-44s %s\n", "block to 50% of reachable nodes (ms)", pct(res.Propagation50))
+	fmt.Fprintf(w, "%-44s %s\n", "block to 90% of reachable nodes (ms)", pct(res.Propagation90))
+	fmt.Fprintf(w, "%-44s %s\n", "block to all reachable nodes (ms)", pct(res.Propagation))
+	fmt.Fprintf(w, "%-44s %s\n", "shortest-path bound (ms)", pct(res.Bound))
+	fmt.Fprintf(w, "%-44s %s\n", "measured / bound", ratio(res.PropagationRatio))
+	fmt.Fprintf(w, "%-44s %s\n", "single-node import at the miner (ms)", pct(res.ImportMs))
+	fmt.Fprintf(w, "%-44s %s\n", "tx to every pool or block (ms)", pct(res.TxPropagation))
+	fmt.Fprintf(w, "%-44s %s\n", "tx to inclusion on the final chain (ms)", pct(res.TxInclusion))
+	fmt.Fprintf(w, "%-44s %s\n\n", "simulator scheduling lag (ms)", pct(res.SchedulerLag))
+	fmt.Fprintf(w, "blocks mined %d, on the final main chain %d, reached every reachable node %d; final height %d, converged %v\n",
+		res.BlocksMined, res.BlocksMain, res.BlocksComplete, res.FinalHeight, res.FinalConverged)
+	fmt.Fprintf(w, "stale rate %.2f %% (theory 1-exp(-tau/T) = %.2f %%, tau = mean time-to-all %.0f ms)\n",
+		100*res.StaleRate, 100*res.StaleRateTheory, res.MeanTimeToAllMs)
+	fmt.Fprintf(w, "reorgs over all nodes %d, deepest %d\n", res.Reorgs.Count, res.Reorgs.MaxDepth)
+	if res.Partition != "" {
+		var hs []string
+		for _, h := range res.HealConvergedS {
+			hs = append(hs, fmt.Sprintf("%.2f s", h))
+		}
+		fmt.Fprintf(w, "partition %s (%d nodes on the minority side): one tip and state root %s after the heal\n",
+			res.Partition, res.MinorityNodes, strings.Join(hs, ", "))
+		fmt.Fprintf(w, "minority-side txs %d: on the main chain or in >= 99%% of pools 10 s after the heal %s; at the end (chain or every pool) %s\n",
+			res.MinorityTxs, frac(res.MinorityTxsRecovered), frac(res.MinorityTxsFinal))
+	}
+	fmt.Fprintf(w, "txs submitted %d (refused %d), included %d; followed to every pool %d (not everywhere within 60 s: %d)\n",
+		res.TxsSubmitted, res.TxsRefused, res.TxsIncluded, res.TxTracked, res.TxTrackedLost)
+	fmt.Fprintf(w, "chain.Verify failures %d\n", res.VerifyErrors)
+	fmt.Fprintf(w, "CPU %.2f of %d cores; scheduler lag p99 %.1f ms", res.CPUCores, res.NumCPU, res.SchedulerLag.P99)
+	if res.CPUBound {
+		fmt.Fprintf(w, " > 20 ms: CPU-BOUND, the figures include the simulator's own queueing\n")
+	} else {
+		fmt.Fprintf(w, " <= 20 ms: not CPU-bound\n")
+	}
+}
+
+// WritePlot is replaced by the gonum drawing; until then it refuses.
+func (res *Result) WritePlot(file string) error {
+	return fmt.Errorf("-plot %s: plotting not built yet", file)
+}
