@@ -109,7 +109,14 @@ func (res *Result) WriteTable(w io.Writer) {
 	}
 }
 
-// WritePlot is replaced by the gonum drawing; until then it refuses.
-func (res *Result) WritePlot(file string) error {
-	return fmt.Errorf("-plot %s: plotting not built yet", file)
+func writeTo(file string, w io.WriterTo) error {
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if _, err := w.WriteTo(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
