@@ -20,8 +20,9 @@ package p2p
 //     the node asks each peer for the ids of its pending txs (at most
 //     MaxPendingIDs, highest fee first) and fetches those it lacks, at
 //     most maxFetchPerRound per peer and round, in requests of at most
-//     MaxTxsPerRequest. What is recovered this way is not gossiped: every
-//     node reconciles for itself.
+//     MaxTxsPerRequest; after a round that hit that limit the next comes
+//     after catchUpEvery. What is recovered this way is not gossiped:
+//     every node reconciles for itself.
 //   - Announcements. AnnounceTxs (node.SubmitTx of a tx the pool holds
 //     already) and, every staleEvery, the pending txs that no block has
 //     included for staleAge (txpool Stale, which also returns queued txs
@@ -78,6 +79,12 @@ const (
 	// maxFetchPerRound is the most txs one reconciliation round fetches
 	// from one peer.
 	maxFetchPerRound = 1024
+	// catchUpEvery is when the next round with a peer is due after a
+	// round that fetched a full maxFetchPerRound: the node is far behind
+	// that peer's pool (gossip lost a burst), and waiting reconcileEvery
+	// would leave thousands of txs missing for minutes. It matches the
+	// txids serving rate (one request per 5 s per peer, after a burst).
+	catchUpEvery = 5 * time.Second
 	// maxAnnouncedPerPeer is the most ids a peer announced that wait to
 	// be fetched; more are dropped.
 	maxAnnouncedPerPeer = 1024
@@ -182,6 +189,8 @@ type txSync struct {
 	staleAge       time.Duration // a pending tx is stale after this long
 	gapDelay       time.Duration // a nonce-gap request waits this long
 	gapRetry       time.Duration // one nonce-gap request per sender per this
+	fetchPerRound  int           // txs one reconciliation round fetches, at most
+	catchUp        time.Duration // next round after one that fetched fetchPerRound
 
 	wake  chan struct{} // capacity 1: the loop has something to look at
 	stats txCounters
@@ -204,6 +213,8 @@ func newTxSync(n *Network) *txSync {
 		staleAge:       defaultStaleAge,
 		gapDelay:       defaultGapDelay,
 		gapRetry:       defaultGapRetry,
+		fetchPerRound:  maxFetchPerRound,
+		catchUp:        catchUpEvery,
 		wake:           make(chan struct{}, 1),
 		peers:          make(map[peer.ID]*txPeer),
 		gapAsked:       make(map[types.Address]time.Time),
@@ -572,7 +583,13 @@ func (t *txSync) noteGapAfter(p peer.ID, sender types.Address, d time.Duration) 
 // reconcile runs one reconciliation round with p: its pending ids, then
 // the txs this node lacks, at most maxFetchPerRound.
 func (t *txSync) reconcile(ctx context.Context, p peer.ID, tp *txPeer) {
-	defer t.done(func() { tp.busy = false })
+	behind := false
+	defer t.done(func() {
+		tp.busy = false
+		if behind {
+			tp.nextRound = time.Now().Add(jitter(t.catchUp))
+		}
+	})
 	var ids []types.Hash
 	err := t.n.sync.request(ctx, p, protoTxIDs, encodeTxIDsRequest(MaxPendingIDs), func(r *bufio.Reader) error {
 		b, err := readFrame(r, maxTxIDsAnswerSize)
@@ -589,8 +606,9 @@ func (t *txSync) reconcile(ctx context.Context, p peer.ID, tp *txPeer) {
 		return
 	}
 	t.stats.rounds.Add(1)
-	want := t.claim(ids, maxFetchPerRound)
+	want := t.claim(ids, t.fetchPerRound)
 	defer t.release(want)
+	behind = len(want) == t.fetchPerRound
 	txs, err := t.fetch(ctx, p, want)
 	if err != nil {
 		t.punish(p, "txs", err)

@@ -667,3 +667,46 @@ func TestTxRecoveryPenalties(t *testing.T) {
 		}
 	})
 }
+
+// TestTxReconcileCatchUp: a node far behind a peer's pool (more missing
+// than one round fetches) has its next round with that peer brought
+// forward, so that it catches up in a few rounds rather than one round
+// per reconcileEvery. (Without it the rounds here are 2 s apart and the
+// 12 txs take three of them.)
+func TestTxReconcileCatchUp(t *testing.T) {
+	g := chaintest.New(t)
+	nodes := txNodes(t, g, 2, func(i int, s *txSync) {
+		s.reconcileEvery = 2 * time.Second
+		s.staleAge = hour // no re-announcement
+		s.fetchPerRound = 4
+		s.catchUp = 50 * time.Millisecond
+	})
+	a, b := nodes[0], nodes[1]
+	bob := chaintest.Key("bob").Address()
+	var ids []types.Hash
+	for nonce := range uint64(12) {
+		tx := g.Tx("alice", bob, 5_000_000, 10_000, nonce)
+		if _, err := a.b.pool.Add(tx); err != nil { // a's pool only
+			t.Fatal(err)
+		}
+		ids = append(ids, tx.ID())
+	}
+	has := func() int {
+		n := 0
+		for _, id := range ids {
+			if b.b.pool.Has(id) {
+				n++
+			}
+		}
+		return n
+	}
+	waitFor(t, "b's first reconciled txs", func() bool { return has() > 0 })
+	first := time.Now()
+	waitFor(t, "b to catch up", func() bool { return has() == len(ids) })
+	if took := time.Since(first); took > time.Second {
+		t.Errorf("caught up %v after the first round: the rounds were not brought forward", took)
+	}
+	if st := b.TxRecoveryStats(); st.FromReconcile != uint64(len(ids)) {
+		t.Errorf("b's recovery stats %+v, want %d txs from reconciliation", st, len(ids))
+	}
+}
