@@ -70,6 +70,7 @@ func TestLoadTestSmall(t *testing.T) {
 			Lost          *int           `json:"lost"`
 			Rejects       map[string]int `json:"rejects"`
 			InclusionP95S float64        `json:"inclusion_p95_s"`
+			NextBlockP95S float64        `json:"next_block_p95_s"`
 			Blocks        int            `json:"blocks"`
 			Nodes         []struct {
 				Node string `json:"node"`
@@ -105,6 +106,11 @@ func TestLoadTestSmall(t *testing.T) {
 	}
 	if s.InclusionP95S <= 0 || s.InclusionP95S > 30 || s.Blocks == 0 {
 		t.Errorf("inclusion p95 %vs over %d blocks", s.InclusionP95S, s.Blocks)
+	}
+	// A tx waits at least for the next block: the floor is below the
+	// inclusion latency (within the scanner's 100 ms resolution).
+	if s.NextBlockP95S <= 0 || s.NextBlockP95S > s.InclusionP95S+0.2 {
+		t.Errorf("next-block p95 %vs, inclusion p95 %vs", s.NextBlockP95S, s.InclusionP95S)
 	}
 	if got.ConservationOK == nil || !*got.ConservationOK {
 		t.Errorf("conservation_ok %v", got.ConservationOK)
