@@ -26,19 +26,19 @@ const (
 	// them GossipSub drops the message ("validation throttled", not
 	// penalized, counted in cairn_gossip_dropped_total). Validations in
 	// flight = arrival rate × validation time: at the sizing load of
-	// 2,000 new txs/s at every node, 4096 lasts until a validation (or
-	// its wait for its peer's turn) takes 2 s (a starved 2-core machine;
+	// 2,000 new txs/s at every node, 8192 lasts until a validation (or
+	// its wait for its peer's turn) takes 4 s (a starved 2-core machine;
 	// the old 256 lasted to 0.13 s). The
 	// per-peer budgets below bind first for any one peer, so a topic's
 	// limit is reached only when many peers are at their budget at once:
-	// 16 peers for txs, 8 for blocks. Memory held: a tx validation holds
+	// 8 peers for txs, 8 for blocks. Memory held: a tx validation holds
 	// at most types.MaxTxSize (a larger message on the tx topic fails to
-	// decode at once) and a goroutine, 4096 × 8 KiB of stack ≈ 32 MiB; a
+	// decode at once) and a goroutine, 8192 × 8 KiB of stack ≈ 64 MiB; a
 	// block validation holds one message, 64 × (1 MiB + margin) ≈ 68 MiB
 	// at worst. Blocks need no more: the chain imports one at a time, and
 	// copies of a block from several peers are one message.
 	blockValidatorConcurrency = 8 * blockInFlightPerPeer
-	txValidatorConcurrency    = 16 * txInFlightPerPeer
+	txValidatorConcurrency    = 8 * txInFlightPerPeer
 	// validateThrottle bounds GossipSub's validation goroutines over both
 	// topics (its default is 8192). It is the sum of the topic limits, so
 	// that it never binds before them: GossipSub reports both throttles
@@ -58,7 +58,10 @@ const (
 	blockValidationsPerPeer = 2
 	blockInFlightPerPeer    = 8
 	txValidationsPerPeer    = 32
-	txInFlightPerPeer       = 256
+	// 1024 txs: half a second of a 2,000 tx/s relay, the time a block
+	// import of 4,000 txs may hold the pool (a load test lost txs to the
+	// budget at 256).
+	txInFlightPerPeer = 1024
 	// validateQueueSize is GossipSub's queue of messages waiting for a
 	// validation worker (its default of 32 drops bursts of txs). A worker
 	// only drops duplicates and hands the message to a validator

@@ -342,7 +342,17 @@ func TestPeerBudgetDropCounted(t *testing.T) {
 	t.Cleanup(release) // before Stop, which waits for the validations
 	mal := mockHost(t, mn)
 	link(t, mn, mal, h)
-	txs := joinAndWait(t, rawPubSub(t, mal), TxTopic(a.netID), h.ID())
+	// The sender's outbound queue must hold the whole burst (its default
+	// of 32 would drop most of it before it left).
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	ps, err := pubsub.NewGossipSub(ctx, mal, pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
+		pubsub.WithNoAuthor(), pubsub.WithMessageIdFn(messageID), pubsub.WithFloodPublish(true),
+		pubsub.WithPeerOutboundQueueSize(2*txInFlightPerPeer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	txs := joinAndWait(t, ps, TxTopic(a.netID), h.ID())
 
 	const extra = 8
 	bob := chaintest.Key("bob").Address()

@@ -95,9 +95,12 @@ const (
 	maxGapQueue   = 1024
 	maxGapSenders = 8192
 	// Nonce-gap requests to one peer: a token bucket (per second, burst)
-	// and at most maxGapsInflight at once.
-	gapRate, gapBurst = 4, 16
-	maxGapsInflight   = 2
+	// and at most maxGapsInflight at once. A relay that lost a burst of
+	// gossip leaves a gap at every sender of the burst (a load test: 300
+	// senders stuck at once); at 4 a second they took 75 s to fill. The
+	// serving side admits 50 txs requests a second, 6 at once.
+	gapRate, gapBurst = 40, 160
+	maxGapsInflight   = 4
 	// refusedTTL is how long a tx the pool refused (for a reason of this
 	// node's view) is not fetched again; at most maxRefused are
 	// remembered.
