@@ -1,15 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
 	"math/big"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +19,7 @@ import (
 
 	"github.com/cairn-ledger/cairn/chain/types"
 	"github.com/cairn-ledger/cairn/consensus"
+	"github.com/cairn-ledger/cairn/internal/localproc"
 	"github.com/cairn-ledger/cairn/p2p"
 	"github.com/cairn-ledger/cairn/rpc"
 	"github.com/cairn-ledger/cairn/wallet"
@@ -171,7 +169,7 @@ func (c *cluster) entry() *node { return c.nodes[len(c.nodes)-1] }
 // bootnodes; it returns once each answers RPC.
 func startCluster(ctx context.Context, cairnd, dir, genesisPath, genesisHash string, miners int, logLevel string) (*cluster, error) {
 	c := &cluster{genesis: genesisHash}
-	ports, err := freePorts(3 * (miners + 1))
+	ports, err := localproc.FreePorts(3 * (miners + 1))
 	if err != nil {
 		return nil, err
 	}
@@ -338,45 +336,9 @@ func (nd *node) stop() error {
 	return fmt.Errorf("%s did not exit within %s of SIGTERM and was killed", nd.name, stopTimeout)
 }
 
-// freePorts returns n distinct free TCP ports on 127.0.0.1 (another
-// program could still take one before cairnd binds it; start-up then
-// fails with the node's log).
-func freePorts(n int) ([]int, error) {
-	var ports []int
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("pick a free port: %w", err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
-
-// logTail returns the last n lines of the file at path, indented.
+// logTail returns the last n lines of the log at path, indented.
 func logTail(path string, n int) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return "    (" + err.Error() + ")"
-	}
-	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.Size() > 256<<10 {
-		f.Seek(st.Size()-256<<10, io.SeekStart)
-	}
-	var lines []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		lines = append(lines, "    "+sc.Text())
-	}
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+	return "    " + strings.ReplaceAll(localproc.LogTail(path, n), "\n", "\n    ")
 }
 
 // procUsage is a process's CPU time (user + system) and resident memory,

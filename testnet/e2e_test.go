@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairn-ledger/cairn/internal/localproc"
 	"github.com/cairn-ledger/cairn/rpc"
 	"github.com/cairn-ledger/cairn/wallet"
 )
@@ -92,7 +93,7 @@ func TestE2E(t *testing.T) {
 	t.Cleanup(func() {
 		if t.Failed() {
 			for _, nd := range tn.Nodes {
-				t.Logf("last 30 lines of %s:\n%s", nd.LogPath(), LogTail(nd.LogPath(), 30))
+				t.Logf("last 30 lines of %s:\n%s", nd.LogPath(), localproc.LogTail(nd.LogPath(), 30))
 			}
 		}
 	})

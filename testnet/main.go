@@ -26,6 +26,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cairn-ledger/cairn/internal/localproc"
 	"golang.org/x/term"
 )
 
@@ -206,7 +207,7 @@ func watch(ctx context.Context, w io.Writer, n *Network) error {
 			return nil
 		case e := <-n.Exits():
 			return fmt.Errorf("%s exited unexpectedly (%v); last lines of %s:\n%s",
-				e.Node.Name, e.Err, e.Node.LogPath(), indent(LogTail(e.Node.LogPath(), 30)))
+				e.Node.Name, e.Err, e.Node.LogPath(), indent(localproc.LogTail(e.Node.LogPath(), 30)))
 		case <-t.C:
 		}
 	}

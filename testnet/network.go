@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +14,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/cairn-ledger/cairn/chain/types"
+	"github.com/cairn-ledger/cairn/internal/localproc"
 	"github.com/cairn-ledger/cairn/rpc"
 )
 
@@ -136,7 +134,7 @@ func (n *Network) Start(ctx context.Context) error {
 }
 
 func (n *Network) start(ctx context.Context) error {
-	ports, err := freePorts(2 * len(n.Nodes))
+	ports, err := localproc.FreePorts(2 * len(n.Nodes))
 	if err != nil {
 		return err
 	}
@@ -293,12 +291,12 @@ func (n *Network) waitReady(ctx context.Context, nd *Node) error {
 		}
 		select {
 		case <-p.done:
-			return &startupError{node: nd, exitErr: p.err, logTail: LogTail(nd.LogPath(), 20)}
+			return &startupError{node: nd, exitErr: p.err, logTail: localproc.LogTail(nd.LogPath(), 20)}
 		case <-rctx.Done():
 			if ctx.Err() != nil {
 				return fmt.Errorf("%s: start-up interrupted: %w", nd.Name, ctx.Err())
 			}
-			return fmt.Errorf("%s: RPC at %s not answering after %s (%v); last lines of %s:\n%s", nd.Name, nd.RPCURL(), readyTimeout, err, nd.LogPath(), indent(LogTail(nd.LogPath(), 20)))
+			return fmt.Errorf("%s: RPC at %s not answering after %s (%v); last lines of %s:\n%s", nd.Name, nd.RPCURL(), readyTimeout, err, nd.LogPath(), indent(localproc.LogTail(nd.LogPath(), 20)))
 		case <-tick.C:
 		}
 	}
@@ -401,60 +399,6 @@ func (nd *Node) expectExit() *process {
 	p.stopping = true
 	p.mu.Unlock()
 	return p
-}
-
-// freePorts returns n distinct free TCP ports on 127.0.0.1. It holds all
-// the listeners until it has them all, so the ports are distinct; another
-// program could still take one before cairnd binds it, which start-up
-// then reports.
-func freePorts(n int) ([]int, error) {
-	ports := make([]int, 0, n)
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("pick a free port: %w", err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
-
-// LogTail returns the last n lines of the file at path (or a note saying
-// why it cannot).
-func LogTail(path string, n int) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Sprintf("(%v)", err)
-	}
-	defer f.Close()
-	// Read at most the last 256 KiB: enough for n lines of any sane log.
-	const maxRead = 256 << 10
-	if st, err := f.Stat(); err == nil && st.Size() > maxRead {
-		f.Seek(st.Size()-maxRead, io.SeekStart)
-	}
-	var lines []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		lines = append(lines, sc.Text())
-		if len(lines) > 2*n {
-			lines = append(lines[:0], lines[len(lines)-n:]...)
-		}
-	}
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	if len(lines) == 0 {
-		return "(empty)"
-	}
-	return strings.Join(lines, "\n")
 }
 
 func indent(s string) string {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -54,37 +53,6 @@ func TestTableViewRedrawsInPlace(t *testing.T) {
 	// time line + header + 2 rows = 4 lines to go back over.
 	if !strings.HasPrefix(b.String(), "\x1b[4A\x1b[2K03:04:05") {
 		t.Errorf("second drawing starts %q", b.String()[:min(30, b.Len())])
-	}
-}
-
-func TestFreePorts(t *testing.T) {
-	ports, err := freePorts(20)
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[int]bool{}
-	for _, p := range ports {
-		if p <= 0 || seen[p] {
-			t.Fatalf("ports %v", ports)
-		}
-		seen[p] = true
-	}
-}
-
-func TestLogTail(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "log")
-	var b strings.Builder
-	for i := range 1000 {
-		fmt.Fprintf(&b, "line %d\n", i)
-	}
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := LogTail(path, 3), "line 997\nline 998\nline 999"; got != want {
-		t.Errorf("LogTail = %q, want %q", got, want)
-	}
-	if got := LogTail(filepath.Join(t.TempDir(), "missing"), 3); !strings.HasPrefix(got, "(") {
-		t.Errorf("missing file: %q", got)
 	}
 }
 
