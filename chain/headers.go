@@ -110,7 +110,8 @@ func (c *Chain) ProcessHeadersProven(hs []types.Header, proven *big.Int) (int, e
 		}
 		return 0, fmt.Errorf("header %s at height %d: %w (parent %s)", hashes[0], hs[0].Height, ErrUnconnected, hs[0].Parent)
 	}
-	_, valid, ferr := c.CheckHeaders(cur, hs)
+	works := make([]*big.Int, len(hs))
+	_, valid, ferr := c.checkHeaders(cur, hs, hashes, works)
 	if ferr != nil && consensus.IsRuleError(ferr) && consensus.CodeOf(ferr) != consensus.ErrTimeTooNew {
 		c.mu.Lock()
 		c.reject(hashes[valid], ferr)
@@ -124,10 +125,8 @@ func (c *Chain) ProcessHeadersProven(hs []types.Header, proven *big.Int) (int, e
 	// their parents under it.
 	nodes := make([]*blockNode, len(hs))
 	records := make([][]byte, len(hs))
-	work := cur.Work
 	for i := range hs {
-		work = new(big.Int).Add(work, consensus.CalcWork(hs[i].Bits))
-		nodes[i] = &blockNode{hash: hashes[i], header: hs[i], work: work}
+		nodes[i] = &blockNode{hash: hashes[i], header: hs[i], work: works[i]}
 		records[i] = encodeHeaderRecord(nodes[i])
 	}
 
@@ -231,6 +230,12 @@ func (c *Chain) CheckHeaders(cur HeaderCursor, hs []types.Header) (HeaderCursor,
 	for i := range hs {
 		hashes[i] = hs[i].Hash()
 	}
+	return c.checkHeaders(cur, hs, hashes, nil)
+}
+
+// checkHeaders is CheckHeaders for headers already hashed; if works is not
+// nil, works[i] is set to the total work at hs[i] for each that passed.
+func (c *Chain) checkHeaders(cur HeaderCursor, hs []types.Header, hashes []types.Hash, works []*big.Int) (HeaderCursor, int, error) {
 	refused := -1
 	var rerr error
 	c.mu.RLock()
@@ -254,6 +259,9 @@ func (c *Chain) CheckHeaders(cur HeaderCursor, hs []types.Header) (HeaderCursor,
 			return cur, i, err
 		}
 		cur.advance(h, hashes[i])
+		if works != nil {
+			works[i] = cur.Work // a new value at each advance
+		}
 	}
 	return cur, len(hs), nil
 }
