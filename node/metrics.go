@@ -81,13 +81,13 @@ func newMetrics(n *Node) *metrics {
 		gauge("cairn_chain_lock_max_hold_seconds", "Longest hold of the chain's write lock since the last scrape.", func() float64 {
 			return n.chain.MaxLockHold(true).Seconds()
 		}),
-		&txRecoveryCollector{n: n, desc: prometheus.NewDesc("cairn_tx_recovery_total",
+		&counters{each: n.txRecovery, desc: prometheus.NewDesc("cairn_tx_recovery_total",
 			"Transaction recovery: reconciliation rounds, txs recovered by mechanism (reconcile, announce, gap), nonce-gap requests sent, ids announced, asks dropped for a full queue.",
 			[]string{"what"}, nil)},
-		&gossipCollector{n: n, desc: prometheus.NewDesc("cairn_gossip_messages_total",
+		&counters{each: n.gossipVerdicts, desc: prometheus.NewDesc("cairn_gossip_messages_total",
 			"Gossip messages from peers by topic and validation verdict (throttled: ignored because the sender had too many being validated; also counted in ignored).",
 			[]string{"topic", "verdict"}, nil)},
-		&gossipDropCollector{n: n, desc: prometheus.NewDesc("cairn_gossip_dropped_total",
+		&counters{each: n.gossipDrops, desc: prometheus.NewDesc("cairn_gossip_dropped_total",
 			"Gossip messages dropped or throttled, by topic and cause (p2p.DropCauses): outbound_queue_full (not sent to one peer; per message and peer), "+
 				"validation_queue_full, validation_throttled and peer_budget (lost before validation), validator_ignored, validator_rejected, "+
 				"pubsub_rejected, undeliverable, duplicate.",
@@ -96,76 +96,66 @@ func newMetrics(n *Node) *metrics {
 	return m
 }
 
-// gossipDropCollector exports the p2p layer's counts of dropped gossip
-// messages; every topic and cause is exported, zeros included.
-type gossipDropCollector struct {
-	n    *Node
+// counters is a Prometheus collector of a family of counters with labels,
+// read from the node at each scrape: each calls emit once per counter.
+type counters struct {
 	desc *prometheus.Desc
+	each func(emit func(v uint64, labels ...string))
 }
 
-func (c *gossipDropCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+func (c *counters) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 
-func (c *gossipDropCollector) Collect(ch chan<- prometheus.Metric) {
-	var drops []p2p.GossipDrop
-	if c.n.net != nil {
-		drops = c.n.net.GossipDrops()
-	} else {
+func (c *counters) Collect(ch chan<- prometheus.Metric) {
+	c.each(func(v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(v), labels...)
+	})
+}
+
+// gossipDrops emits the p2p layer's counts of dropped gossip messages;
+// every topic and cause is exported, zeros included.
+func (n *Node) gossipDrops(emit func(uint64, ...string)) {
+	if n.net == nil {
 		for _, t := range p2p.DropTopics {
 			for _, cause := range p2p.DropCauses {
-				drops = append(drops, p2p.GossipDrop{Topic: t, Cause: cause})
+				emit(0, t, cause)
 			}
 		}
+		return
 	}
-	for _, d := range drops {
-		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(d.Count), d.Topic, d.Cause)
+	for _, d := range n.net.GossipDrops() {
+		emit(d.Count, d.Topic, d.Cause)
 	}
 }
 
-// txRecoveryCollector exports the counters of transaction recovery.
-type txRecoveryCollector struct {
-	n    *Node
-	desc *prometheus.Desc
-}
-
-func (c *txRecoveryCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
-
-func (c *txRecoveryCollector) Collect(ch chan<- prometheus.Metric) {
+// txRecovery emits the counters of transaction recovery.
+func (n *Node) txRecovery(emit func(uint64, ...string)) {
 	var s p2p.TxRecoveryStats
-	if c.n.net != nil {
-		s = c.n.net.TxRecoveryStats()
+	if n.net != nil {
+		s = n.net.TxRecoveryStats()
 	}
-	for _, v := range []struct {
-		what string
-		n    uint64
-	}{{"rounds", s.Rounds}, {"recovered_reconcile", s.FromReconcile}, {"recovered_announce", s.FromAnnounce},
-		{"recovered_gap", s.FromGap}, {"gap_requests", s.GapRequests}, {"announced", s.Announced}, {"dropped", s.Dropped}} {
-		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(v.n), v.what)
-	}
+	emit(s.Rounds, "rounds")
+	emit(s.FromReconcile, "recovered_reconcile")
+	emit(s.FromAnnounce, "recovered_announce")
+	emit(s.FromGap, "recovered_gap")
+	emit(s.GapRequests, "gap_requests")
+	emit(s.Announced, "announced")
+	emit(s.Dropped, "dropped")
 }
 
-// gossipCollector exports the p2p layer's gossip counters.
-type gossipCollector struct {
-	n    *Node
-	desc *prometheus.Desc
-}
-
-func (c *gossipCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
-
-func (c *gossipCollector) Collect(ch chan<- prometheus.Metric) {
+// gossipVerdicts emits the p2p layer's gossip counters by verdict.
+func (n *Node) gossipVerdicts(emit func(uint64, ...string)) {
 	var s p2p.GossipStats
-	if c.n.net != nil {
-		s = c.n.net.GossipStats()
+	if n.net != nil {
+		s = n.net.GossipStats()
 	}
 	for _, t := range []struct {
 		name string
 		st   p2p.TopicStats
 	}{{"blocks", s.Blocks}, {"txs", s.Txs}} {
-		for _, v := range []struct {
-			verdict string
-			n       uint64
-		}{{"accepted", t.st.Accepted}, {"rejected", t.st.Rejected}, {"ignored", t.st.Ignored}, {"throttled", t.st.Throttled}} {
-			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(v.n), t.name, v.verdict)
-		}
+		emit(t.st.Accepted, t.name, "accepted")
+		emit(t.st.Rejected, t.name, "rejected")
+		emit(t.st.Ignored, t.name, "ignored")
+		emit(t.st.Throttled, t.name, "throttled")
 	}
 }
 
