@@ -6,12 +6,10 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -89,41 +87,13 @@ func buildCairnd(ctx context.Context, dir string) (string, error) {
 	return exe, nil
 }
 
-// powLimit is the easiest target: half of all hashes meet it.
-var powLimit = new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 255), big.NewInt(1))
-
 // newGenesis returns the parameters of a fresh network: genesis now,
 // spacing blockTime, the difficulty of miners threads at
 // hashRatePerThread (at most one busy thread per CPU), the testnet's
 // reward and limits, and alloc.
 func newGenesis(blockTime time.Duration, miners int, alloc []consensus.Alloc) (*consensus.Params, error) {
-	hashes := max(2, hashRatePerThread*float64(min(miners, runtime.NumCPU()))*blockTime.Seconds())
-	h, _ := new(big.Float).SetFloat64(hashes).Int(nil)
-	target := new(big.Int).Div(new(big.Int).Lsh(big.NewInt(1), 256), h)
-	target.Sub(target, big.NewInt(1))
-	if target.Cmp(powLimit) > 0 {
-		target.Set(powLimit)
-	}
-	alloc = slices.Clone(alloc)
-	slices.SortFunc(alloc, func(a, b consensus.Alloc) int { return bytes.Compare(a.Address[:], b.Address[:]) })
-	spacing := blockTime.Milliseconds()
-	p := &consensus.Params{
-		Network:         "cairn-loadtest",
-		GenesisTime:     time.Now().UnixMilli(),
-		GenesisBits:     consensus.BigToCompact(target),
-		PowLimit:        new(big.Int).Set(powLimit),
-		TargetSpacing:   spacing,
-		HalfLife:        30 * spacing,
-		InitialSubsidy:  50 * wallet.BaseUnitsPerCRN,
-		HalvingInterval: 10_000_000,
-		MaxBlockSize:    1 << 20,
-		MaxFutureDrift:  15_000,
-		Alloc:           alloc,
-	}
-	if err := p.Validate(); err != nil {
-		return nil, fmt.Errorf("genesis: %w", err)
-	}
-	return p, nil
+	hashes := hashRatePerThread * float64(min(miners, runtime.NumCPU())) * blockTime.Seconds()
+	return localproc.NewParams("cairn-loadtest", time.Now(), blockTime, hashes, alloc)
 }
 
 // node is one cairnd process.

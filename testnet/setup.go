@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
-	"math/big"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/cairn-ledger/cairn/chain/types"
 	"github.com/cairn-ledger/cairn/consensus"
+	"github.com/cairn-ledger/cairn/internal/localproc"
 	"github.com/cairn-ledger/cairn/p2p"
 	"github.com/cairn-ledger/cairn/wallet"
 )
@@ -333,9 +332,9 @@ func create(opts Options) (*Testnet, error) {
 		}
 		alloc = append(alloc, consensus.Alloc{Address: a, Amount: GenesisFunds})
 	}
-	p, err := newParams(time.Now(), opts.BlockTime, hashesPerBlock(opts), alloc)
+	p, err := localproc.NewParams(NetworkName, time.Now(), opts.BlockTime, hashesPerBlock(opts), alloc)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("testnet %w", err) // "testnet genesis: …"
 	}
 	gj, err := p.MarshalGenesis()
 	if err != nil {
@@ -369,48 +368,6 @@ func create(opts Options) (*Testnet, error) {
 func hashesPerBlock(opts Options) float64 {
 	threads := min(opts.Miners, runtime.NumCPU())
 	return max(1, opts.HashRate*float64(threads)*opts.BlockTime.Seconds())
-}
-
-// powLimit is the easiest target: half of all hashes meet it.
-var powLimit = new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 255), big.NewInt(1))
-
-// genesisBits returns the compact target that takes about hashes hashes
-// to meet: target = 2^256/hashes - 1, at most powLimit.
-func genesisBits(hashes float64) uint32 {
-	h, _ := new(big.Float).SetFloat64(max(hashes, 2)).Int(nil)
-	t := new(big.Int).Div(new(big.Int).Lsh(big.NewInt(1), 256), h)
-	t.Sub(t, big.NewInt(1))
-	if t.Cmp(powLimit) > 0 {
-		t.Set(powLimit)
-	}
-	return consensus.BigToCompact(t)
-}
-
-// newParams returns validated testnet consensus parameters: genesis at
-// now, spacing blockTime, a difficulty of about hashesPerBlock, an ASERT
-// half-life of 30 blocks (a testnet's hash rate is a guess; it should
-// settle within a minute or two), 50 CRN a block and alloc.
-func newParams(now time.Time, blockTime time.Duration, hashesPerBlock float64, alloc []consensus.Alloc) (*consensus.Params, error) {
-	alloc = slices.Clone(alloc)
-	slices.SortFunc(alloc, func(a, b consensus.Alloc) int { return bytes.Compare(a.Address[:], b.Address[:]) })
-	spacing := blockTime.Milliseconds()
-	p := &consensus.Params{
-		Network:         NetworkName,
-		GenesisTime:     now.UnixMilli(),
-		GenesisBits:     genesisBits(hashesPerBlock),
-		PowLimit:        new(big.Int).Set(powLimit),
-		TargetSpacing:   spacing,
-		HalfLife:        30 * spacing,
-		InitialSubsidy:  50 * wallet.BaseUnitsPerCRN,
-		HalvingInterval: 10_000_000,
-		MaxBlockSize:    1 << 20,
-		MaxFutureDrift:  15_000,
-		Alloc:           alloc,
-	}
-	if err := p.Validate(); err != nil {
-		return nil, fmt.Errorf("testnet genesis: %w", err)
-	}
-	return p, nil
 }
 
 // ensureWallet returns the address of the wallet name, creating it with

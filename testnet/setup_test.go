@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cairn-ledger/cairn/consensus"
+	"github.com/cairn-ledger/cairn/internal/localproc"
 	"github.com/cairn-ledger/cairn/p2p"
 	"github.com/cairn-ledger/cairn/wallet"
 )
@@ -17,15 +18,15 @@ import (
 func TestGenesisBits(t *testing.T) {
 	two256 := new(big.Int).Lsh(big.NewInt(1), 256)
 	for _, hashes := range []float64{1e3, 4e6, 6e6, 1e9} {
-		target := consensus.CompactToBig(genesisBits(hashes))
+		target := consensus.CompactToBig(localproc.GenesisBits(hashes))
 		// Expected hashes to meet target: 2^256 / (target+1).
 		got, _ := new(big.Float).SetInt(new(big.Int).Div(two256, new(big.Int).Add(target, big.NewInt(1)))).Float64()
 		if got < hashes*0.99 || got > hashes*1.01 {
-			t.Errorf("genesisBits(%g): %x takes %g hashes", hashes, genesisBits(hashes), got)
+			t.Errorf("localproc.GenesisBits(%g): %x takes %g hashes", hashes, localproc.GenesisBits(hashes), got)
 		}
 	}
-	if b := genesisBits(0.5); consensus.CompactToBig(b).Cmp(powLimit) > 0 {
-		t.Errorf("genesisBits(0.5) = %x is above powLimit", b)
+	if b := localproc.GenesisBits(0.5); consensus.CompactToBig(b).Cmp(localproc.PowLimit) > 0 {
+		t.Errorf("localproc.GenesisBits(0.5) = %x is above powLimit", b)
 	}
 }
 
@@ -33,7 +34,7 @@ func TestNewParams(t *testing.T) {
 	a, _ := wallet.GenerateKey()
 	b, _ := wallet.GenerateKey()
 	alloc := []consensus.Alloc{{Address: a.Address(), Amount: 1}, {Address: b.Address(), Amount: 2}}
-	p, err := newParams(time.UnixMilli(1_800_000_000_000), 1500*time.Millisecond, 3e6, alloc)
+	p, err := localproc.NewParams(NetworkName, time.UnixMilli(1_800_000_000_000), 1500*time.Millisecond, 3e6, alloc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +54,7 @@ func TestNewParams(t *testing.T) {
 		t.Error("genesis.json does not round-trip")
 	}
 	// Alloc in either order gives the same (sorted) genesis.
-	r, err := newParams(time.UnixMilli(1_800_000_000_000), 1500*time.Millisecond, 3e6, []consensus.Alloc{alloc[1], alloc[0]})
+	r, err := localproc.NewParams(NetworkName, time.UnixMilli(1_800_000_000_000), 1500*time.Millisecond, 3e6, []consensus.Alloc{alloc[1], alloc[0]})
 	if err != nil || r.GenesisHash() != p.GenesisHash() {
 		t.Errorf("alloc order changes the genesis (%v)", err)
 	}
@@ -147,7 +148,7 @@ func TestSetupEditedGenesis(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Another valid genesis in place of the saved one.
-	p, err := newParams(time.Now(), time.Second, 10, nil)
+	p, err := localproc.NewParams(NetworkName, time.Now(), time.Second, 10, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
