@@ -2,7 +2,6 @@ package chain_test
 
 import (
 	"bytes"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -13,26 +12,6 @@ import (
 	"github.com/cairn-ledger/cairn/chain/types"
 	"github.com/cairn-ledger/cairn/consensus"
 )
-
-// smallOrderKeyHex are the 14 encodings of points of order dividing 8 that
-// ZIP-215 decoding accepts: 8 canonical, then 6 non-canonical (derived and
-// checked against the curve library in consensus/smallorder_test.go).
-var smallOrderKeyHex = []string{
-	"0100000000000000000000000000000000000000000000000000000000000000",
-	"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-	"0000000000000000000000000000000000000000000000000000000000000000",
-	"0000000000000000000000000000000000000000000000000000000000000080",
-	"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
-	"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
-	"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
-	"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
-	"0100000000000000000000000000000000000000000000000000000000000080",
-	"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
-	"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-	"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
-	"eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-	"eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
-}
 
 // TestSmallOrderKeyBlockRefused funds the address of every small-order key
 // at genesis and offers, on top of
@@ -47,14 +26,7 @@ var smallOrderKeyHex = []string{
 // ErrSmallOrderKey, twice, storing nothing and changing no account; a
 // valid block is accepted afterwards.
 func TestSmallOrderKeyBlockRefused(t *testing.T) {
-	var keys []types.PubKey
-	for _, h := range smallOrderKeyHex {
-		var k types.PubKey
-		if _, err := hex.Decode(k[:], []byte(h)); err != nil {
-			t.Fatal(err)
-		}
-		keys = append(keys, k)
-	}
+	keys := chaintest.SmallOrderKeys()
 	p := chaintest.Params()
 	for _, k := range keys {
 		p.Alloc = append(p.Alloc, consensus.Alloc{Address: k.Address(), Amount: 1_000 * 100_000_000})

@@ -6,6 +6,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/cairn-ledger/cairn/chain/chaintest"
 	"github.com/cairn-ledger/cairn/chain/types"
 	"github.com/cairn-ledger/cairn/txpool"
 )
@@ -49,7 +50,7 @@ func TestRejectReasons(t *testing.T) {
 		{name: "small-order sender key", reason: txpool.ReasonSmallOrderKey,
 			refused: func(e *env) *types.Tx { return smallOrderTx(types.PubKey{1}, 0) }},
 		{name: "small-order sender key, non-canonical, raw", reason: txpool.ReasonSmallOrderKey,
-			raw: func(e *env) []byte { return smallOrderTx(smallOrderKeys(e.t)[13], 0).Encode() }},
+			raw: func(e *env) []byte { return smallOrderTx(chaintest.SmallOrderKeys()[13], 0).Encode() }},
 		{name: "flipped signature bit", reason: txpool.ReasonBadSignature,
 			setup: func(e *env) { e.add(e.tx("bob", alice, 1, 2000, 0)) },
 			refused: func(e *env) *types.Tx {

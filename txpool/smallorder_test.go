@@ -1,7 +1,6 @@
 package txpool_test
 
 import (
-	"encoding/hex"
 	"strings"
 	"testing"
 
@@ -10,37 +9,6 @@ import (
 	"github.com/cairn-ledger/cairn/consensus"
 	"github.com/cairn-ledger/cairn/txpool"
 )
-
-// smallOrderKeys are the 14 encodings of points of order dividing 8 that
-// ZIP-215 decoding accepts, 8 canonical then 6 non-canonical (derived and
-// checked against the curve library in consensus/smallorder_test.go).
-func smallOrderKeys(t testing.TB) []types.PubKey {
-	t.Helper()
-	var keys []types.PubKey
-	for _, h := range []string{
-		"0100000000000000000000000000000000000000000000000000000000000000",
-		"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-		"0000000000000000000000000000000000000000000000000000000000000000",
-		"0000000000000000000000000000000000000000000000000000000000000080",
-		"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
-		"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
-		"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
-		"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
-		"0100000000000000000000000000000000000000000000000000000000000080",
-		"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
-		"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-		"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
-		"eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-		"eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
-	} {
-		var k types.PubKey
-		if _, err := hex.Decode(k[:], []byte(h)); err != nil {
-			t.Fatal(err)
-		}
-		keys = append(keys, k)
-	}
-	return keys
-}
 
 // smallOrderTx is a tx from pub with R = the identity and S = 0, a
 // signature that ZIP-215 accepts for a small-order pub over any message,
@@ -62,7 +30,7 @@ func TestSmallOrderKeyRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := viewOf(p)
-	for i, k := range smallOrderKeys(t) {
+	for i, k := range chaintest.SmallOrderKeys() {
 		tx := smallOrderTx(k, uint64(i))
 		if !consensus.VerifySignature(k, tx.SigningDigest(genesis), tx.Sig) {
 			t.Fatalf("%x: the signature does not verify, so the test shows nothing", k)
