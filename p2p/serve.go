@@ -1,6 +1,6 @@
 package p2p
 
-// Serving the sync protocols (DESIGN.md §7; the limits are listed in
+// Serving the sync protocols (the limits are listed in
 // docs/PROTOCOL.md, "Serving sync requests"). A stream a peer opens is
 // admitted against that peer's limits for its protocol: a token bucket of
 // requests and a cap on the requests served at once; over either, it is
