@@ -1118,12 +1118,8 @@ func (f *fetcher) feed() {
 // begun would be imported after the caller was told the node stopped.
 func (f *fetcher) importer(ctx context.Context) {
 	for it := range f.importCh {
-		if f.s.n.stopped.Load() && ctx.Err() == nil {
+		if ctx.Err() != nil || f.s.n.stopped.Load() {
 			f.resultCh <- importResult{it: it, err: context.Canceled}
-			continue
-		}
-		if err := ctx.Err(); err != nil {
-			f.resultCh <- importResult{it: it, err: err}
 			continue
 		}
 		_, err := f.b.ProcessBlock(it.block, chain.Origin{Peer: string(it.from)})
