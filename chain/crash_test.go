@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -175,9 +176,13 @@ func TestCrashChild(t *testing.T) {
 // crashChild is one running child process.
 type crashChild struct {
 	cmd    *exec.Cmd
-	lines  chan string  // stdout lines; closed at EOF
+	lines  chan string  // stdout lines, for waitLine; closed at EOF
 	exited chan error   // the result of Wait, after EOF
 	output lockedBuffer // stdout and stderr, for failure messages
+	// said holds every stdout line, whether or not anyone took it from
+	// lines. The reader goroutine writes it before it sends on exited:
+	// read it only after wait has returned.
+	said []string
 }
 
 // lockedBuffer collects the child's output; it may be read while it is
@@ -218,6 +223,7 @@ func startCrashChild(t *testing.T, dir, blockFile string) *crashChild {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
 			fmt.Fprintln(&ch.output, sc.Text())
+			ch.said = append(ch.said, sc.Text())
 			select {
 			case ch.lines <- sc.Text():
 			default: // nobody is listening for that many lines
@@ -251,25 +257,23 @@ func (ch *crashChild) waitLine(t *testing.T, want string, deadline <-chan time.T
 }
 
 // wait waits, bounded, for the child to exit and returns the Wait error.
+// It leaves lines alone: the reader goroutine never blocks on them, and
+// what the child said stays in said.
 func (ch *crashChild) wait(t *testing.T) error {
 	t.Helper()
-	deadline := time.After(30 * time.Second)
-	lines := ch.lines
-	for {
-		select {
-		case _, ok := <-lines: // drain what is left of stdout
-			if !ok {
-				lines = nil
-			}
-		case err := <-ch.exited:
-			return err
-		case <-deadline:
-			ch.cmd.Process.Kill()
-			t.Fatalf("child did not exit; output:\n%s", ch.output.String())
-			return nil
-		}
+	select {
+	case err := <-ch.exited:
+		return err
+	case <-time.After(30 * time.Second):
+		ch.cmd.Process.Kill()
+		t.Fatalf("child did not exit; output:\n%s", ch.output.String())
+		return nil
 	}
 }
+
+// saidDone reports whether the child said "done": its import was complete.
+// Call it after wait.
+func (ch *crashChild) saidDone() bool { return slices.Contains(ch.said, "done") }
 
 func killedBySIGKILL(err error) bool {
 	var ee *exec.ExitError
@@ -438,11 +442,10 @@ func TestCrashRecovery(t *testing.T) {
 		}
 		timer.Stop()
 		err := ch.wait(t)
-		// The kill can race the child's own exit: a "done" still in the
-		// channel means the import was complete whatever the signal did.
-		for l := range ch.lines {
-			done = done || l == "done"
-		}
+		// The kill can race the child's own exit: a "done" the loop above
+		// did not get to means the import was complete whatever the signal
+		// did.
+		done = done || ch.saidDone()
 		switch {
 		case killedBySIGKILL(err):
 			killed++
