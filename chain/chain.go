@@ -761,7 +761,7 @@ func (c *Chain) processOne(blk *types.Block, o Origin, checked *checkedBlock, re
 		undo, err := view.connect(c.params, blk)
 		if err != nil {
 			n.status &^= statusDataStored
-			if isRuleError(err) {
+			if consensus.IsRuleError(err) {
 				c.condemn(n, err)
 			}
 			return 0, err
@@ -992,9 +992,9 @@ func (c *Chain) reorganize(target *blockNode, res *Result) error {
 		if err != nil {
 			return err
 		}
-		ub, err := c.db.Get(hashKey(prefixUndo, n.hash), nil)
+		ub, err := getRecord(c.db, hashKey(prefixUndo, n.hash), "undo record of "+n.hash.String())
 		if err != nil {
-			return fmt.Errorf("%w: undo record of %s: %v", ErrCorrupt, n.hash, err)
+			return err
 		}
 		undo, err := decodeUndo(ub)
 		if err != nil {
@@ -1018,7 +1018,7 @@ func (c *Chain) reorganize(target *blockNode, res *Result) error {
 		}
 		undo, err := view.connect(c.params, blk)
 		if err != nil {
-			if !isRuleError(err) {
+			if !consensus.IsRuleError(err) {
 				return err
 			}
 			c.cfg.Logger.Warn("invalid block in heavier branch", "height", n.height(), "hash", n.hash, "err", err)
@@ -1131,14 +1131,17 @@ func (c *Chain) isInvalid(n *blockNode) bool {
 	return bad
 }
 
+// readBlock reads and decodes the stored block h: ErrCorrupt if its record
+// is missing, damaged or does not decode; any other read error (a closed
+// database is not corrupt) wrapped as it is. It needs no lock.
 func (c *Chain) readBlock(h types.Hash) (*types.Block, error) {
-	b, err := c.db.Get(hashKey(prefixBlock, h), nil)
+	b, err := getRecord(c.db, hashKey(prefixBlock, h), "block "+h.String())
 	if err != nil {
-		return nil, fmt.Errorf("%w: block %s: %v", ErrCorrupt, h, err)
+		return nil, err
 	}
 	blk, err := types.DecodeBlock(b, types.MaxBlockSizeLimit)
 	if err != nil {
-		return nil, fmt.Errorf("%w: block %s: %v", ErrCorrupt, h, err)
+		return nil, fmt.Errorf("%w: block %s: %w", ErrCorrupt, h, err)
 	}
 	return blk, nil
 }

@@ -531,3 +531,32 @@ func TestOpenCorruptBodyIsErrCorrupt(t *testing.T) {
 		t.Fatalf("BlockByHeight(2) = %v, want ErrCorrupt", err)
 	}
 }
+
+// TestClosedIsNotCorrupt: reading a block from a closed chain fails with
+// leveldb.ErrClosed, never ErrCorrupt: nothing is wrong with the data.
+func TestClosedIsNotCorrupt(t *testing.T) {
+	g := chaintest.New(t)
+	g.Chain("a", "genesis", 1)
+	c, err := chain.OpenMemory(chain.Config{Params: g.Params})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Process(c, "a1")
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	a1 := g.Hash("a1")
+	reads := []struct {
+		name string
+		read func() error
+	}{
+		{"Block", func() error { _, err := c.Block(a1); return err }},
+		{"BlockByHeight", func() error { _, err := c.BlockByHeight(1); return err }},
+		{"BlockBytes", func() error { _, err := c.BlockBytes(a1); return err }},
+	}
+	for _, r := range reads {
+		if err := r.read(); errors.Is(err, chain.ErrCorrupt) || !errors.Is(err, leveldb.ErrClosed) {
+			t.Errorf("%s on a closed chain: %v, want leveldb.ErrClosed and not ErrCorrupt", r.name, err)
+		}
+	}
+}

@@ -108,11 +108,7 @@ func (c *Chain) BlockBytes(h types.Hash) ([]byte, error) {
 	if !stored {
 		return nil, fmt.Errorf("block %s: %w", h, ErrNotFound)
 	}
-	b, err := c.db.Get(hashKey(prefixBlock, h), nil)
-	if err != nil {
-		return nil, fmt.Errorf("%w: block %s: %v", ErrCorrupt, h, err)
-	}
-	return b, nil
+	return getRecord(c.db, hashKey(prefixBlock, h), "block "+h.String())
 }
 
 // BlockByHeight returns the main-chain block at height. Safe for concurrent

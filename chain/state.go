@@ -1,7 +1,6 @@
 package chain
 
 import (
-	"errors"
 	"fmt"
 	"sync"
 
@@ -229,11 +228,4 @@ func (v *stateView) write(batch *leveldb.Batch) {
 		}
 	}
 	batch.Put(keyLtHash, v.lt.Bytes())
-}
-
-// isRuleError separates a consensus violation, which marks a block invalid,
-// from an I/O or internal error, which never does.
-func isRuleError(err error) bool {
-	var re *consensus.RuleError
-	return errors.As(err, &re)
 }

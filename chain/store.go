@@ -8,6 +8,7 @@ import (
 
 	"github.com/cairn-ledger/cairn/chain/types"
 	"github.com/syndtr/goleveldb/leveldb"
+	lerrors "github.com/syndtr/goleveldb/leveldb/errors"
 )
 
 // SchemaVersion is the version of the LevelDB layout below. A datadir with
@@ -99,6 +100,21 @@ func encodeTxLoc(block types.Hash, index int) []byte {
 	copy(b, block[:])
 	binary.BigEndian.PutUint32(b[types.HashSize:], uint32(index))
 	return b
+}
+
+// getRecord reads a record that the index says is stored; what names it
+// in errors. A missing or damaged record is ErrCorrupt. Any other failure
+// — a closed database, an I/O error — says nothing about the data and is
+// returned as it is, wrapped.
+func getRecord(db *leveldb.DB, key []byte, what string) ([]byte, error) {
+	v, err := db.Get(key, nil)
+	switch {
+	case err == nil:
+		return v, nil
+	case errors.Is(err, leveldb.ErrNotFound) || lerrors.IsCorrupted(err):
+		return nil, fmt.Errorf("%w: %s: %w", ErrCorrupt, what, err)
+	}
+	return nil, fmt.Errorf("read %s: %w", what, err)
 }
 
 // getOptional reads key, returning nil without error if it is absent.
