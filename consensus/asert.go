@@ -74,7 +74,7 @@ func ASERT(anchorTarget *big.Int, timeDelta, heightDelta, spacing, halfLife int6
 }
 
 // NextBits returns the bits the block after parent P must carry, with cairn's
-// anchoring at genesis (DESIGN.md §4):
+// anchoring at genesis (docs/PROTOCOL.md §14):
 //
 //	BigToCompact(ASERT(CompactToBig(genesisBits), P.time - genesis.time + spacing,
 //	                   P.height, spacing, halfLife, powLimit))

@@ -12,11 +12,12 @@ type ParentInfo struct {
 	MedianTimePast int64 // median of the parent and its 10 predecessors
 }
 
-// CheckHeader applies the header rules of DESIGN.md §4 to h, whose hash is
-// hash, as a child of parent, at local time now (unix ms). The order is the
-// cheapest first: version, proof of work, bits, height, time. A header that
-// is only too far in the future fails with ErrTimeTooNew, which callers must
-// not treat as permanent.
+// CheckHeader applies the header rules (docs/PROTOCOL.md §16, step 6) to h,
+// whose hash is hash, as a child of parent, at local time now (unix ms).
+// The order is the cheapest first: version, not a second genesis, target
+// and proof of work, bits, height, time. A header that is only too far in
+// the future fails with ErrTimeTooNew, which callers must not treat as
+// permanent.
 func (p *Params) CheckHeader(h *types.Header, hash types.Hash, parent ParentInfo, now int64) error {
 	if h.Version != types.HeaderVersion {
 		return ruleErr(ErrBadVersion, "header version %d", h.Version)

@@ -9,8 +9,9 @@ import (
 // a rule is refused with a *RuleError carrying that rule's code.
 type ErrorCode int
 
-// The rules, in the order a block is checked (DESIGN.md §4: decode ->
-// header -> body -> state).
+// The rule codes. Their numbers never change (a new code is appended);
+// the order in which a block is checked against them is in the package
+// comment (doc.go) and docs/PROTOCOL.md §16.
 const (
 	// ErrDecode: the bytes are not a canonical encoding.
 	ErrDecode ErrorCode = iota + 1

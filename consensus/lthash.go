@@ -11,7 +11,7 @@ import (
 	"github.com/cairn-ledger/cairn/chain/types"
 )
 
-// The state commitment (DESIGN.md §3) is an LtHash (Lewi et al. 2019):
+// The state commitment (docs/PROTOCOL.md §12) is an LtHash (Lewi et al. 2019):
 // a vector of 1024 lanes of u16. Each present account contributes the
 // element
 //

@@ -15,8 +15,8 @@ import (
 	"github.com/cairn-ledger/cairn/chain/types"
 )
 
-// The reference implementation below follows DESIGN.md §3 word by word,
-// sharing no code with lthash.go: the key is hashed from an explicit
+// The reference implementation below follows docs/PROTOCOL.md §12 word by
+// word, sharing no code with lthash.go: the key is hashed from an explicit
 // concatenation, CTR mode is built from the raw AES block (counter block
 // i = i as a 128-bit big-endian integer, the zero IV), and lanes are
 // plain uint16 values added in a loop.

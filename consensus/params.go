@@ -197,7 +197,7 @@ func (p *Params) Validate() error {
 }
 
 // Encode returns the canonical encoding of the parameters, whose hash is the
-// genesis header's parent field (DESIGN.md §2):
+// genesis header's parent field (docs/PROTOCOL.md §10):
 //
 //	uvarint len ‖ network ‖ time i64 ‖ bits u32 ‖ powLimit [32] ‖
 //	targetSpacing i64 ‖ halfLife i64 ‖ initialSubsidy u64 ‖
@@ -254,7 +254,8 @@ func (p *Params) NetID() string { return p.genesisHash.String()[:8] }
 func (p *Params) Subsidy(h uint64) uint64 { return Subsidy(h, p.InitialSubsidy, p.HalvingInterval) }
 
 // NextBits returns the bits required of the child of a block at
-// parentHeight with parentTime (ASERT anchored at genesis, DESIGN.md §4).
+// parentHeight with parentTime (ASERT anchored at genesis, docs/PROTOCOL.md
+// §14).
 func (p *Params) NextBits(parentHeight uint64, parentTime int64) uint32 {
 	return NextBits(p.GenesisBits, p.GenesisTime, parentHeight, parentTime, p.TargetSpacing, p.HalfLife, p.PowLimit)
 }

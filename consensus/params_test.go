@@ -448,7 +448,7 @@ func TestGenesisBlock(t *testing.T) {
 }
 
 // TestParamsEncodeLayout pins the canonical parameter encoding (the genesis
-// parent field) of DESIGN.md §2.
+// parent field) of docs/PROTOCOL.md §10.
 func TestParamsEncodeLayout(t *testing.T) {
 	p := paramsBase(t)
 	var want []byte

@@ -8,9 +8,10 @@ import (
 	"github.com/cairn-ledger/cairn/chain/types"
 )
 
-// Proof of work (DESIGN.md §4): a header's hash, read as a big-endian 256-bit
-// integer, must be at most the target its bits encode, and that target must be
-// positive, canonically encoded and at most powLimit.
+// Proof of work (docs/PROTOCOL.md §13): a header's hash, read as a
+// big-endian 256-bit integer, must be at most the target its bits encode,
+// and that target must be positive, canonically encoded and at most
+// powLimit.
 //
 // The compact "bits" form is Bitcoin's, bit for bit as btcd's
 // blockchain.CompactToBig / BigToCompact implement it:
@@ -127,9 +128,10 @@ func HashToBig(h types.Hash) *big.Int {
 // several bits values for one target (0x1d00ffff and 0x1c00ffff00 style
 // re-encodings, a redundant low mantissa byte when the exponent is below 3,
 // a sign bit on a zero mantissa); cairn does not, so one target has exactly
-// one bits value. That keeps the header encoding canonical (DESIGN.md §2) and
-// makes "bits differ from what ASERT requires" a plain comparison of two
-// uint32 values, since NextBits always returns BigToCompact of a target.
+// one bits value. That keeps the header encoding canonical
+// (docs/PROTOCOL.md §2) and makes "bits differ from what ASERT requires" a
+// plain comparison of two uint32 values, since NextBits always returns
+// BigToCompact of a target.
 //
 // powLimit is not modified. Safe for concurrent use.
 func CheckTarget(bits uint32, powLimit *big.Int) error {

@@ -6,7 +6,7 @@ import (
 	"github.com/cairn-ledger/cairn/chain/types"
 )
 
-// Signatures are ed25519 and valid by the ZIP-215 rules (DESIGN.md §2):
+// Signatures are ed25519 and valid by the ZIP-215 rules (docs/PROTOCOL.md §7):
 // cofactored verification, small-order and non-canonical encodings of A
 // and R accepted, S required to be canonical (S < ℓ). Under these rules a
 // signature verified alone and inside any batch gets the same answer, so a
@@ -24,7 +24,7 @@ var zip215 = &ed25519.Options{Verify: ed25519.VerifyOptionsZIP_215}
 
 // VerifySignature reports whether sig is a valid ZIP-215 ed25519 signature
 // by pub over the 32-byte message digest (the transaction's signing digest,
-// DESIGN.md §2). Malformed keys or signatures are simply invalid.
+// docs/PROTOCOL.md §6). Malformed keys or signatures are simply invalid.
 //
 // It is safe for concurrent use.
 func VerifySignature(pub types.PubKey, digest types.Hash, sig types.Signature) bool {

@@ -226,7 +226,7 @@ func TestBatchVerifierLarge(t *testing.T) {
 
 // TestBatchVerifyEqualsSingle: whatever mix of good and bad entries, the
 // batch's per-entry answers are VerifySignature's, and allValid is their
-// conjunction (DESIGN.md §2: single and batch verification agree).
+// conjunction (docs/PROTOCOL.md §7: single and batch verification agree).
 func TestBatchVerifyEqualsSingle(t *testing.T) {
 	keys := make([]stdSigner, 6)
 	for i := range keys {

@@ -10,7 +10,7 @@ import (
 )
 
 // A transaction whose sender key is a point of small order (order dividing
-// the cofactor 8) is invalid (docs/PROTOCOL.md, "Small-order public keys").
+// the cofactor 8) is invalid (docs/PROTOCOL.md §8, "Small-order public keys").
 // ZIP-215 verification (sig.go) accepts such keys, and for them it accepts
 // R = a small-order point, S = 0 over every message: [8](SB − kA − R) is the
 // identity whatever k is. Such a "signature" proves nothing, so coins sent

@@ -3,7 +3,7 @@ package consensus
 import "math"
 
 // MedianTimeBlocks is the number of predecessors whose median time a header's
-// time must exceed (DESIGN.md §4), as in Bitcoin.
+// time must exceed (docs/PROTOCOL.md §15), as in Bitcoin.
 const MedianTimeBlocks = 11
 
 // MedianTimePast returns the median of the last MedianTimeBlocks entries of
