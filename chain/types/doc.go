@@ -1,5 +1,6 @@
 // Package types defines cairn's consensus objects — Hash, Address, Header,
-// Tx and Block — and their one canonical binary encoding (DESIGN.md §2).
+// Tx and Block — and their one canonical binary encoding (docs/PROTOCOL.md
+// §2–§9).
 //
 // Every integer is big-endian and fixed width; variable-length lists carry a
 // minimal uvarint count that is checked against its limit before anything is

@@ -35,7 +35,7 @@ func TestSum(t *testing.T) {
 	})
 }
 
-// The header layout is the table of DESIGN.md §2, field by field.
+// The header layout is the table of docs/PROTOCOL.md §5, field by field.
 func TestHeaderLayout(t *testing.T) {
 	h := randHeader(newRand())
 	enc := h.Encode()
@@ -68,7 +68,7 @@ func TestHeaderLayout(t *testing.T) {
 	}
 }
 
-// The tx layout is the table of DESIGN.md §2.
+// The tx layout is the table of docs/PROTOCOL.md §6.
 func TestTxLayout(t *testing.T) {
 	tx := randTx(newRand(), 5)
 	be := binary.BigEndian

@@ -16,7 +16,7 @@ const (
 	MiningPrefixSize = 128
 )
 
-// Header is a block header (DESIGN.md §2). Time is unix milliseconds.
+// Header is a block header (docs/PROTOCOL.md §5). Time is unix milliseconds.
 type Header struct {
 	Version   uint32
 	Height    uint64
