@@ -14,7 +14,8 @@ build:
 install:
 	$(GO) install ./cmd/...
 
-# A local testnet until Ctrl-C (DESIGN.md §12); flags through ARGS, e.g.
+# A local testnet until Ctrl-C: 3 cairnd processes on loopback, 2 of them
+# mining, with prefunded wallets alice and bob; flags through ARGS, e.g.
 # make testnet ARGS='-nodes 5 -fresh'.
 ARGS ?=
 testnet:
@@ -52,8 +53,8 @@ lint:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
-# Every performance figure of DESIGN.md §10 beside its ceiling measured in
-# the same run.
+# Every performance figure cairn targets (the table in internal/benchtab)
+# beside its ceiling measured in the same run.
 bench:
 	$(GO) run ./internal/benchtab
 

@@ -1,6 +1,6 @@
 // Command benchtab runs cairn's benchmarks and prints every performance
-// figure of DESIGN.md §10 beside the ceiling measured in the same run, as a
-// ratio against its target. It is what `make bench` runs.
+// figure cairn sets itself a target for (the figures table below) beside
+// the ceiling measured in the same run, as a ratio against its target. It is what `make bench` runs.
 //
 // Figures whose benchmark does not exist yet (a later issue builds it) are
 // listed as "not built yet", never invented.
@@ -25,7 +25,8 @@ type metric struct {
 	unit  string // "tx/s", "ns/op", …
 }
 
-// figure is one row of DESIGN.md §10.
+// figure is one row of the performance table: a value, the ceiling it is
+// judged against, and its target.
 type figure struct {
 	name    string
 	value   metric
@@ -60,8 +61,9 @@ var figures = []figure{
 		lower: true, abs: 0.3, target: "<= 0.3 s"},
 }
 
-// side is a figure an issue asks for that §10 gives no target: printed
-// beside a reference measured in the same run, when there is one.
+// side is a figure an issue asks for that the performance table gives no
+// target: printed beside a reference measured in the same run, when there
+// is one.
 type side struct {
 	name        string
 	value, base metric
@@ -146,7 +148,7 @@ func report(w *os.File, res map[string]map[string]float64) int {
 		v, ok := res[m.bench][m.unit]
 		return v, ok
 	}
-	fmt.Fprintln(w, "\nDESIGN.md §10 — each figure beside its ceiling from this run")
+	fmt.Fprintln(w, "\nPerformance figures — each beside its ceiling from this run")
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "figure\tvalue\tceiling\tratio\ttarget\tverdict")
 	missed := 0
