@@ -2,7 +2,9 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -14,15 +16,14 @@ import (
 	"github.com/cairn-ledger/cairn/p2p"
 )
 
-// metrics are one node's Prometheus metrics (DESIGN.md §13), in a registry
-// of its own so that several nodes in one process never share one.
+// metrics are one node's Prometheus metrics (every cairn_* name is listed
+// below with its help text), in a registry of its own so that several
+// nodes in one process never share one.
 type metrics struct {
 	reg     *prometheus.Registry
 	importS prometheus.Histogram
 	reorgs  prometheus.Counter
 	depth   prometheus.Histogram
-	srv     *http.Server
-	ln      net.Listener
 }
 
 func newMetrics(n *Node) *metrics {
@@ -159,24 +160,60 @@ func (n *Node) gossipVerdicts(emit func(uint64, ...string)) {
 	}
 }
 
-// serve starts the HTTP server for /metrics on addr.
-func (m *metrics) serve(addr string) error {
-	ln, err := net.Listen("tcp", addr)
+// metricsServer serves a registry at /metrics over HTTP: a component of
+// the node. Its one goroutine, the server's Serve, is joined by Stop, which
+// reports the error it ended with unless Stop ended it.
+type metricsServer struct {
+	addr string
+	reg  *prometheus.Registry
+	log  *slog.Logger
+
+	ln   net.Listener
+	srv  *http.Server
+	done chan error // Serve's error, sent once it returns
+}
+
+func newMetricsServer(addr string, reg *prometheus.Registry, log *slog.Logger) *metricsServer {
+	return &metricsServer{addr: addr, reg: reg, log: log}
+}
+
+// Start listens on the configured address and serves until Stop.
+func (s *metricsServer) Start(context.Context) error {
+	ln, err := net.Listen("tcp", s.addr)
 	if err != nil {
-		return fmt.Errorf("metrics: listen on %s: %w", addr, err)
+		return fmt.Errorf("listen on %s: %w", s.addr, err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
-	m.ln = ln
-	m.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go m.srv.Serve(ln) // returns ErrServerClosed at close
-
+	mux.Handle("/metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
+	s.ln = ln
+	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	s.done = make(chan error, 1)
+	srv := s.srv
+	go func() {
+		err := srv.Serve(ln)
+		if !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("metrics server stopped", "err", err)
+		}
+		s.done <- err
+	}()
+	s.log.Info("metrics listening", "url", "http://"+ln.Addr().String()+"/metrics")
 	return nil
 }
 
-func (m *metrics) close(ctx context.Context) error {
-	if m.srv == nil {
-		return nil
+// Stop shuts the server down, giving scrapes in flight stopTimeout, waits
+// for Serve to return and reports what went wrong: a shutdown that timed
+// out, or Serve having failed on its own.
+func (s *metricsServer) Stop() error {
+	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+	defer cancel()
+	var errs []error
+	if err := s.srv.Shutdown(ctx); err != nil {
+		s.srv.Close() // drop the scrapes still running
+		errs = append(errs, fmt.Errorf("shutdown: %w", err))
 	}
-	return m.srv.Shutdown(ctx)
+	if err := <-s.done; !errors.Is(err, http.ErrServerClosed) {
+		errs = append(errs, fmt.Errorf("serve: %w", err))
+	}
+	return errors.Join(errs...)
 }

@@ -16,20 +16,51 @@ import (
 
 	"golang.org/x/crypto/blake2b"
 
+	"github.com/cairn-ledger/cairn/chain"
 	"github.com/cairn-ledger/cairn/chain/types"
 	"github.com/cairn-ledger/cairn/consensus"
 )
 
-// Miner mines blocks on top of the node's tip: it builds a template from
-// the txpool, searches nonces on N goroutines, and submits what it finds
-// through the node (which imports and publishes it). It starts again on
-// every tip change, and every Refresh to take in new txs and a current
-// time. Safe for concurrent use.
+// blockWork is what the miner needs of the node, as btcd's cpuminer.Config
+// gives its miner a template generator and a ProcessBlock function: a
+// template on the current tip, and a way to hand in a solved block.
+// minerBackend is the node's.
+type blockWork interface {
+	// BlockTemplate builds an unmined block on the tip that pays addr,
+	// with txs from the pool and the current time.
+	BlockTemplate(addr types.Address) (*types.Block, error)
+	// SubmitBlock imports a solved block and publishes it if it joined
+	// the chain.
+	SubmitBlock(blk *types.Block) (chain.Result, error)
+}
+
+// minerBackend adapts a Node to blockWork.
+type minerBackend Node
+
+var _ blockWork = (*minerBackend)(nil)
+
+func (b *minerBackend) BlockTemplate(addr types.Address) (*types.Block, error) {
+	maxTxBytes := b.cfg.Params.MaxBlockSize - types.HeaderSize - 8
+	txs := b.pool.Template(maxTxBytes)
+	return b.chain.NewBlockTemplate(txs, addr, time.Now().UnixMilli())
+}
+
+func (b *minerBackend) SubmitBlock(blk *types.Block) (chain.Result, error) {
+	return (*Node)(b).SubmitBlock(blk)
+}
+
+// Miner mines blocks on top of the node's tip: it builds a template
+// (blockWork), searches nonces on N goroutines, and submits what it finds.
+// It starts again on every tip change, and every Refresh to take in new
+// txs and a current time. It mines only while the node runs, under the
+// node's context. Safe for concurrent use.
 type Miner struct {
-	n   *Node
-	log *slog.Logger
+	work   blockWork
+	params *consensus.Params
+	log    *slog.Logger
 
 	mu      sync.Mutex
+	parent  context.Context // the node's, while it runs; nil before and after
 	threads int
 	addr    types.Address
 	refresh time.Duration
@@ -46,9 +77,11 @@ type Miner struct {
 	rate      float64
 }
 
-func newMiner(n *Node, cfg MinerConfig) *Miner {
+// newMiner returns a stopped miner of cfg (defaults applied) for a chain
+// of params.
+func newMiner(cfg MinerConfig, params *consensus.Params, work blockWork, log *slog.Logger) *Miner {
 	return &Miner{
-		n: n, log: n.log.With("module", "miner"),
+		work: work, params: params, log: log,
 		threads: cfg.Threads, addr: cfg.Address, refresh: cfg.Refresh,
 		tipCh: make(chan struct{}, 1),
 	}
@@ -67,6 +100,10 @@ type MinerState struct {
 // errNoMinerAddress is returned by Start without an address.
 var errNoMinerAddress = errors.New("miner: no miner address (set --miner.address or pass one to miner_start)")
 
+// errNodeNotRunning is returned by Start before the node started or after
+// it stopped.
+var errNodeNotRunning = errors.New("miner: the node is not running")
+
 // Start starts mining with the given settings (threads 0 and the zero
 // address keep the current ones); a running miner restarts with them.
 func (m *Miner) Start(threads int, addr types.Address) error {
@@ -84,8 +121,11 @@ func (m *Miner) Start(threads int, addr types.Address) error {
 	if m.addr == (types.Address{}) {
 		return errNoMinerAddress
 	}
+	if m.parent == nil {
+		return errNodeNotRunning
+	}
 	m.stopLocked()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(m.parent)
 	m.cancel, m.done = cancel, make(chan struct{})
 	go m.loop(ctx, m.threads, m.addr, m.refresh, m.done)
 	m.log.Info("miner started", "threads", m.threads, "address", m.addr)
@@ -103,6 +143,25 @@ func (m *Miner) Stop() {
 	}
 }
 
+// attach lets the miner mine under ctx, the node's: Start works from now
+// until detach, and mining ends when ctx does.
+func (m *Miner) attach(ctx context.Context) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.parent = ctx
+}
+
+// detach stops mining and refuses Start from now on.
+func (m *Miner) detach() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cancel != nil {
+		m.stopLocked()
+		m.log.Info("miner stopped")
+	}
+	m.parent = nil
+}
+
 func (m *Miner) stopLocked() {
 	if m.cancel == nil {
 		return
@@ -116,6 +175,13 @@ func (m *Miner) stopLocked() {
 func (m *Miner) State() MinerState {
 	m.mu.Lock()
 	s := MinerState{Running: m.cancel != nil, Threads: m.threads, Address: m.addr}
+	if s.Running {
+		select {
+		case <-m.done: // the node's context ended
+			s.Running = false
+		default:
+		}
+	}
 	m.mu.Unlock()
 	s.Hashes = m.hashes.Load()
 	s.BlocksMined = m.blocks.Load()
@@ -163,7 +229,7 @@ func (m *Miner) loop(ctx context.Context, threads int, addr types.Address, refre
 		case <-m.tipCh:
 		default:
 		}
-		blk, err := m.template(addr)
+		blk, err := m.work.BlockTemplate(addr)
 		if err != nil {
 			m.log.Warn("build block template", "err", err)
 			select {
@@ -177,7 +243,7 @@ func (m *Miner) loop(ctx context.Context, threads int, addr types.Address, refre
 		if found == nil {
 			continue
 		}
-		res, err := m.n.SubmitBlock(found)
+		res, err := m.work.SubmitBlock(found)
 		if err != nil {
 			m.log.Warn("mined block refused", "height", found.Header.Height, "hash", found.Hash(), "err", err)
 			continue
@@ -187,18 +253,11 @@ func (m *Miner) loop(ctx context.Context, threads int, addr types.Address, refre
 	}
 }
 
-// template builds an unmined block on the tip.
-func (m *Miner) template(addr types.Address) (*types.Block, error) {
-	maxTxBytes := m.n.cfg.Params.MaxBlockSize - types.HeaderSize - 8
-	txs := m.n.pool.Template(maxTxBytes)
-	return m.n.chain.NewBlockTemplate(txs, addr, time.Now().UnixMilli())
-}
-
 // search runs threads workers over blk's nonce space and returns blk
 // with a winning nonce, or nil if ctx ended, the tip moved or refresh
 // fired first.
 func (m *Miner) search(ctx context.Context, blk *types.Block, threads int, refresh <-chan time.Time) *types.Block {
-	target, err := targetBytes(blk.Header.Bits, m.n.cfg.Params)
+	target, err := targetBytes(blk.Header.Bits, m.params)
 	if err != nil {
 		m.log.Error("template has bad bits", "bits", blk.Header.Bits, "err", err)
 		return nil

@@ -25,22 +25,35 @@ import (
 
 // Node is one cairn node: chain, txpool, network, miner, RPC and metrics.
 type Node struct {
-	cfg     Config
-	log     *slog.Logger
-	chain   *chain.Chain
-	pool    *txpool.Pool
-	net     *p2p.Network
-	miner   *Miner
-	metrics *metrics
-	rpc     *rpc.Server
-	started time.Time
+	cfg        Config
+	log        *slog.Logger
+	chain      *chain.Chain
+	pool       *txpool.Pool
+	net        *p2p.Network
+	miner      *Miner
+	metrics    *metrics
+	metricsSrv *metricsServer // nil without Config.MetricsAddr
+	rpc        *rpc.Server
+	started    time.Time // set by Start before any component starts
 
-	mu       sync.Mutex
-	tipSubs  []func(chain.Result)
-	running  bool
-	stopOnce sync.Once
-	stopErr  error
+	lifeMu  sync.Mutex // serialises Start and Stop; guards the fields below
+	state   lifeState
+	life    lifecycle
+	cancel  context.CancelFunc // ends the node's context
+	stopErr error
+
+	mu      sync.Mutex // guards tipSubs
+	tipSubs []func(chain.Result)
 }
+
+// lifeState is where a Node is in its life: built, running, stopped.
+type lifeState int
+
+const (
+	stateNew lifeState = iota
+	stateRunning
+	stateStopped
+)
 
 // New validates cfg, opens the chain (which checks that the stored state
 // commits to the tip's stateRoot) and builds the pool, the network, the
@@ -83,8 +96,12 @@ func New(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{cfg: cfg, log: log, chain: c, pool: pool}
-	n.miner = newMiner(n, cfg.Miner)
+	n.miner = newMiner(cfg.Miner, cfg.Params, (*minerBackend)(n), log.With("module", "miner"))
+	n.OnTipChange(func(chain.Result) { n.miner.tipChanged() })
 	n.metrics = newMetrics(n)
+	if cfg.MetricsAddr != "" {
+		n.metricsSrv = newMetricsServer(cfg.MetricsAddr, n.metrics.reg, log.With("module", "metrics"))
+	}
 	if !cfg.NoNetwork {
 		ncfg := cfg.P2P
 		if ncfg.Logger == nil {
@@ -93,7 +110,7 @@ func New(cfg Config) (*Node, error) {
 		if ncfg.KeyFile == "" && cfg.DataDir != "" {
 			ncfg.KeyFile = filepath.Join(cfg.DataDir, "p2p.key")
 		}
-		if n.net, err = p2p.New(ncfg, (*backend)(n)); err != nil {
+		if n.net, err = p2p.New(ncfg, (*backend)(n), pool); err != nil {
 			c.Close()
 			return nil, err
 		}
@@ -121,101 +138,56 @@ func New(cfg Config) (*Node, error) {
 const CookieName = "rpc.cookie"
 
 // Start starts the network, the RPC server, the metrics server and (if
-// configured) the miner, in that order. If one fails, those already
-// started are stopped again and the node is closed; the error names the
-// part that failed. Start runs once.
+// configured) the miner, in that order, under a context of the node's
+// that ends with ctx or at Stop. If one fails, those already started are
+// stopped again in reverse order and the node is closed; the error names
+// the part that failed. Start runs once.
 func (n *Node) Start(ctx context.Context) error {
-	n.mu.Lock()
-	if n.running {
-		n.mu.Unlock()
+	n.lifeMu.Lock()
+	defer n.lifeMu.Unlock()
+	switch n.state {
+	case stateRunning:
 		return errors.New("node: already started")
+	case stateStopped:
+		return errors.New("node: stopped")
 	}
-	n.running = true
+	n.state = stateRunning
 	n.started = time.Now()
-	n.mu.Unlock()
-	var undo []func()
-	fail := func(err error) error {
-		for i := len(undo) - 1; i >= 0; i-- {
-			undo[i]()
-		}
-		n.mu.Lock()
-		n.running = false
-		n.mu.Unlock()
-		n.Stop()
-		return err
-	}
-	if n.net != nil {
-		if err := n.net.Start(ctx); err != nil {
-			return fail(fmt.Errorf("start p2p: %w", err))
-		}
-		undo = append(undo, func() { n.net.Stop() })
-	}
-	if n.rpc != nil {
-		if err := n.rpc.Start(); err != nil {
-			return fail(fmt.Errorf("start rpc: %w", err))
-		}
-		undo = append(undo, func() { n.closeRPC() })
-	}
-	if n.cfg.MetricsAddr != "" {
-		if err := n.metrics.serve(n.cfg.MetricsAddr); err != nil {
-			return fail(err)
-		}
-		undo = append(undo, func() { n.closeMetrics() })
-		n.log.Info("metrics listening", "url", "http://"+n.metrics.ln.Addr().String()+"/metrics")
-	}
-	n.OnTipChange(func(chain.Result) { n.miner.tipChanged() })
-	if n.cfg.Miner.Enabled {
-		if err := n.miner.Start(0, types.Address{}); err != nil {
-			return fail(err)
-		}
+	ctx, n.cancel = context.WithCancel(ctx)
+	n.life = lifecycle{parts: n.components()}
+	if err := n.life.start(ctx); err != nil {
+		return errors.Join(err, n.closeLocked())
 	}
 	return nil
 }
 
-// stopTimeout bounds each part's shutdown in Stop.
-const stopTimeout = 3 * time.Second
-
-func (n *Node) closeRPC() {
-	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
-	defer cancel()
-	if err := n.rpc.Close(ctx); err != nil {
-		n.log.Warn("rpc shutdown", "err", err)
-	}
-}
-
-func (n *Node) closeMetrics() {
-	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
-	defer cancel()
-	if err := n.metrics.close(ctx); err != nil {
-		n.log.Warn("metrics shutdown", "err", err)
-	}
-}
-
-// Stop stops the miner, the RPC and metrics servers and the network, then
-// closes the chain. It is idempotent and safe to call after a failed
+// Stop stops the miner, the metrics and RPC servers and the network, in
+// the reverse of their start order, then closes the chain, and returns
+// every error of these joined. It is idempotent (a second call returns
+// the first's error) and safe to call after a failed Start or without
 // Start; the servers get a few seconds each to finish requests.
 func (n *Node) Stop() error {
-	n.stopOnce.Do(func() {
-		n.mu.Lock()
-		running := n.running
-		n.mu.Unlock()
-		n.miner.Stop()
-		if running {
-			if n.rpc != nil {
-				n.closeRPC()
-			}
-			n.closeMetrics()
-		}
-		var err error
-		if n.net != nil {
-			err = n.net.Stop()
-		}
-		if cerr := n.chain.Close(); err == nil {
-			err = cerr
-		}
-		n.stopErr = err
-		n.log.Info("node stopped")
-	})
+	n.lifeMu.Lock()
+	defer n.lifeMu.Unlock()
+	if n.state == stateStopped {
+		return n.stopErr
+	}
+	return n.closeLocked()
+}
+
+// closeLocked stops what runs, ends the node's context and closes the
+// chain. n.lifeMu must be held.
+func (n *Node) closeLocked() error {
+	errs := []error{n.life.stop()}
+	if n.cancel != nil {
+		n.cancel()
+	}
+	if err := n.chain.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close chain: %w", err))
+	}
+	n.state = stateStopped
+	n.stopErr = errors.Join(errs...)
+	n.log.Info("node stopped")
 	return n.stopErr
 }
 
@@ -400,8 +372,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	if err := n.Start(ctx); err != nil {
-		n.Stop()
-		return err
+		return err // Start closed the node
 	}
 	<-ctx.Done()
 	return n.Stop()

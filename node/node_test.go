@@ -1,13 +1,16 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -59,16 +62,23 @@ func TestStartRollsBack(t *testing.T) {
 	defer busy.Close()
 	dir := t.TempDir()
 	for _, tc := range []struct {
-		name string
-		cfg  Config
-		want string
+		name    string
+		cfg     Config
+		want    string
+		stopped []string // log messages of the rollback, in order
 	}{
-		{"rpc", Config{RPC: RPCConfig{Addr: busy.Addr().String()}}, "start rpc"},
-		{"metrics", Config{RPC: RPCConfig{Addr: "127.0.0.1:0"}, MetricsAddr: busy.Addr().String()}, "metrics"},
+		{"rpc", Config{NoNetwork: true, RPC: RPCConfig{Addr: busy.Addr().String()}}, "start rpc", nil},
+		{"metrics", Config{NoNetwork: true, RPC: RPCConfig{Addr: "127.0.0.1:0"}, MetricsAddr: busy.Addr().String()},
+			"start metrics", []string{"rpc stopped"}},
+		{"metrics after p2p and rpc", Config{RPC: RPCConfig{Addr: "127.0.0.1:0"}, MetricsAddr: busy.Addr().String()},
+			"start metrics", []string{"rpc stopped", "p2p stopped"}},
 	} {
 		cfg := tc.cfg
-		cfg.Params, cfg.DataDir, cfg.NoNetwork = chaintest.Params(), dir, true
+		cfg.Params, cfg.DataDir = chaintest.Params(), dir
 		cfg.P2P.ListenAddrs = []string{"/ip4/127.0.0.1/tcp/0"}
+		cfg.P2P.NoDHT = true
+		var logs bytes.Buffer
+		cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 		n, err := New(cfg)
 		if err != nil {
 			t.Fatal(err)
@@ -76,6 +86,22 @@ func TestStartRollsBack(t *testing.T) {
 		err = n.Start(context.Background())
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Fatalf("%s: Start: %v, want an error containing %q", tc.name, err, tc.want)
+		}
+		var stopped []string
+		for _, line := range strings.Split(logs.String(), "\n") {
+			for _, m := range []string{"rpc stopped", "p2p stopped"} {
+				if strings.Contains(line, "msg=\""+m+"\"") {
+					stopped = append(stopped, m)
+				}
+			}
+		}
+		if !slices.Equal(stopped, tc.stopped) {
+			t.Fatalf("%s: rollback stopped %q, want %q in that order", tc.name, stopped, tc.stopped)
+		}
+		if n.Net() != nil {
+			if err := n.Net().Start(context.Background()); !errors.Is(err, p2p.ErrStopped) {
+				t.Fatalf("%s: the network was not stopped: Start again gave %v", tc.name, err)
+			}
 		}
 		if _, err := os.Stat(filepath.Join(dir, CookieName)); !errors.Is(err, os.ErrNotExist) {
 			t.Fatalf("%s: cookie left after a failed start: %v", tc.name, err)
@@ -132,7 +158,7 @@ func TestNodeServesRPCAndMetrics(t *testing.T) {
 		t.Fatalf("miner_stop: %+v, %v", st, err)
 	}
 	// The metrics endpoint is this node's registry.
-	resp, err := http.Get("http://" + n.metrics.ln.Addr().String() + "/metrics")
+	resp, err := http.Get("http://" + n.metricsSrv.ln.Addr().String() + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -190,7 +190,9 @@ func (b *rpcBackend) MinerStart(p rpc.MinerStartParams) (rpc.MinerStatus, error)
 		}
 		addr = a
 	}
-	if err := b.miner.Start(p.Threads, addr); err != nil {
+	if err := b.miner.Start(p.Threads, addr); errors.Is(err, errNodeNotRunning) {
+		return rpc.MinerStatus{}, fmt.Errorf("%w: %v", rpc.ErrUnavailable, err) // starting or stopping
+	} else if err != nil {
 		return rpc.MinerStatus{}, fmt.Errorf("%w: %v", rpc.ErrInvalidArgument, err) // threads or address
 	}
 	return b.MinerStatus(), nil
