@@ -2,17 +2,16 @@ package p2p
 
 import (
 	"math/big"
-	"time"
 
 	"github.com/cairn-ledger/cairn/chain"
 	"github.com/cairn-ledger/cairn/chain/types"
 	"github.com/cairn-ledger/cairn/consensus"
 )
 
-// Backend is what the network needs from the rest of the node: the chain
-// for sync and block validation, the txpool for transactions. The node
-// package implements it; ProcessBlock there also updates the txpool and
-// the miner. All methods must be safe for concurrent use.
+// Backend is what the network needs of the chain, for sync and block
+// validation (the pool is a TxPool of its own). The node package
+// implements it; ProcessBlock there also updates the txpool and the
+// miner. All methods must be safe for concurrent use.
 type Backend interface {
 	// Params are the network's consensus parameters.
 	Params() *consensus.Params
@@ -51,28 +50,4 @@ type Backend interface {
 	// ProcessBlock validates and stores a block from origin o
 	// (chain.ProcessBlockFrom).
 	ProcessBlock(b *types.Block, o chain.Origin) (chain.Result, error)
-	// AddTx admits a transaction to the pool (txpool.Pool.Add).
-	AddTx(tx *types.Tx) (types.Hash, error)
-	// HasTx reports whether the pool holds a transaction.
-	HasTx(id types.Hash) bool
-
-	// For transaction recovery (txsync.go):
-
-	// TxPending reports whether the pool holds a tx and it is executable
-	// now (txpool.Pool.IsPending).
-	TxPending(id types.Hash) bool
-	// PoolTx returns a pooled tx, pending or queued (txpool.Pool.Get).
-	PoolTx(id types.Hash) (*types.Tx, bool)
-	// PendingTxIDs returns the ids of at most max pending txs, highest
-	// fee first (txpool.Pool.PendingIDs).
-	PendingTxIDs(max int) []types.Hash
-	// TxBySenderNonce returns the pooled tx of sender with nonce
-	// (txpool.Pool.BySenderNonce).
-	TxBySenderNonce(sender types.Address, nonce uint64) (*types.Tx, bool)
-	// MissingNonces reports the nonces [from, to) that keep sender's
-	// queued txs from being executable (txpool.Pool.Missing).
-	MissingNonces(sender types.Address) (from, to uint64, ok bool)
-	// StaleTxs returns at most max pending txs announced more than age
-	// ago, and marks them announced now (txpool.Pool.Stale).
-	StaleTxs(age time.Duration, max int) []*types.Tx
 }

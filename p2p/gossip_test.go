@@ -22,7 +22,7 @@ import (
 // call the validators' logic directly.
 func unstarted(t *testing.T, b *testBackend) *Network {
 	t.Helper()
-	n, err := New(Config{NoDHT: true, Logger: testLogger(t, "v")}, b)
+	n, err := newNetwork(Config{NoDHT: true, Logger: testLogger(t, "v")}, b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +290,7 @@ func TestStopWaitsForValidation(t *testing.T) {
 	bb := &blockingBackend{testBackend: newBackend(t, g, txpool.Config{}),
 		entered: make(chan struct{}), release: make(chan struct{})}
 	h := mockHost(t, mn)
-	n, err := New(Config{Host: h, NoDHT: true, Logger: testLogger(t, "a")}, bb)
+	n, err := New(Config{Host: h, NoDHT: true, Logger: testLogger(t, "a")}, bb, bb.pool)
 	if err != nil {
 		t.Fatal(err)
 	}

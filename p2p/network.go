@@ -47,7 +47,8 @@ const (
 type Network struct {
 	// Fixed by New.
 	cfg       Config
-	backend   Backend
+	backend   gossipBackend // the chain (and, for gossip.go, the pool)
+	pool      TxPool
 	params    *consensus.Params
 	netID     string
 	bootnodes []peer.AddrInfo
@@ -91,11 +92,14 @@ type Network struct {
 	validating   map[peer.ID]*[2]*validationBudget
 }
 
-// New builds a Network for the chain of b; it validates cfg but starts
-// nothing.
-func New(cfg Config, b Backend) (*Network, error) {
+// New builds a Network for the chain of b and the transaction pool pool;
+// it validates cfg but starts nothing.
+func New(cfg Config, b Backend, pool TxPool) (*Network, error) {
 	if b == nil {
 		return nil, errors.New("p2p: Backend is required")
+	}
+	if pool == nil {
+		return nil, errors.New("p2p: TxPool is required")
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -107,7 +111,8 @@ func New(cfg Config, b Backend) (*Network, error) {
 	}
 	n := &Network{
 		cfg:       cfg,
-		backend:   b,
+		backend:   gossipBackend{Backend: b, pool: pool},
+		pool:      pool,
 		params:    params,
 		netID:     params.NetID(),
 		log:       cfg.Logger,

@@ -74,16 +74,9 @@ func (b *testBackend) ProcessBlock(blk *types.Block, o chain.Origin) (chain.Resu
 	}
 	return res, err
 }
-func (b *testBackend) AddTx(tx *types.Tx) (types.Hash, error) { return b.pool.Add(tx) }
-func (b *testBackend) HasTx(id types.Hash) bool               { return b.pool.Has(id) }
-func (b *testBackend) TxPending(id types.Hash) bool           { return b.pool.IsPending(id) }
-func (b *testBackend) PoolTx(id types.Hash) (*types.Tx, bool) { return b.pool.Get(id) }
-func (b *testBackend) PendingTxIDs(max int) []types.Hash      { return b.pool.PendingIDs(max) }
-func (b *testBackend) TxBySenderNonce(s types.Address, nonce uint64) (*types.Tx, bool) {
-	return b.pool.BySenderNonce(s, nonce)
-}
-func (b *testBackend) MissingNonces(s types.Address) (uint64, uint64, bool) { return b.pool.Missing(s) }
-func (b *testBackend) StaleTxs(age time.Duration, max int) []*types.Tx      { return b.pool.Stale(age, max) }
+
+// The Network's pool is a *txpool.Pool (or a test's wrapper of one).
+var _ TxPool = (*txpool.Pool)(nil)
 
 // newBackend opens a fresh chain of g's network with a pool on it.
 func newBackend(t testing.TB, g *chaintest.Builder, poolCfg txpool.Config) *testBackend {
@@ -96,6 +89,9 @@ func newBackend(t testing.TB, g *chaintest.Builder, poolCfg txpool.Config) *test
 	}
 	return &testBackend{c: c, pool: pool}
 }
+
+// newNetwork is New for b and its pool.
+func newNetwork(cfg Config, b *testBackend) (*Network, error) { return New(cfg, b, b.pool) }
 
 // testLogger logs to t.Log with a prefix until the test's cleanup ends it
 // (a goroutine of libp2p may log after Stop returns; t.Log would panic).
@@ -144,7 +140,7 @@ type testNode struct {
 func startNode(t testing.TB, name string, cfg Config, b *testBackend) *testNode {
 	t.Helper()
 	cfg.Logger = testLogger(t, name)
-	n, err := New(cfg, b)
+	n, err := newNetwork(cfg, b)
 	if err != nil {
 		t.Fatalf("%s: New: %v", name, err)
 	}
@@ -331,7 +327,7 @@ func TestStartStop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := New(Config{Host: h, NoDHT: true, Logger: testLogger(t, "n0")}, newBackend(t, g, txpool.Config{}))
+	n, err := newNetwork(Config{Host: h, NoDHT: true, Logger: testLogger(t, "n0")}, newBackend(t, g, txpool.Config{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,7 +368,7 @@ func TestStartStop(t *testing.T) {
 	}
 
 	// A Network never started stops at once.
-	n2, err := New(Config{NoDHT: true}, newBackend(t, g, txpool.Config{}))
+	n2, err := newNetwork(Config{NoDHT: true}, newBackend(t, g, txpool.Config{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -388,7 +384,7 @@ func TestStartStop(t *testing.T) {
 // nothing running.
 func TestStartCancelledContext(t *testing.T) {
 	g := chaintest.New(t)
-	n, err := New(Config{ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, NoDHT: true}, newBackend(t, g, txpool.Config{}))
+	n, err := newNetwork(Config{ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, NoDHT: true}, newBackend(t, g, txpool.Config{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -411,12 +407,15 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{ListenAddrs: []string{"127.0.0.1:7732"}},
 		{LowWater: 10, HighWater: 5},
 	} {
-		if _, err := New(cfg, b); err == nil {
+		if _, err := newNetwork(cfg, b); err == nil {
 			t.Errorf("New(%+v) accepted", cfg)
 		}
 	}
-	if _, err := New(Config{}, nil); err == nil {
+	if _, err := New(Config{}, nil, b.pool); err == nil {
 		t.Error("New without a Backend accepted")
+	}
+	if _, err := New(Config{}, b, nil); err == nil {
+		t.Error("New without a TxPool accepted")
 	}
 }
 
@@ -475,7 +474,7 @@ func TestKeyFile(t *testing.T) {
 	if err := os.WriteFile(keyFile, []byte("not a key"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	n, err := New(cfg, b)
+	n, err := newNetwork(cfg, b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -707,7 +706,7 @@ func TestStartPortInUse(t *testing.T) {
 		if proto == "udp" {
 			suffix = "/quic-v1"
 		}
-		first, err := New(Config{ListenAddrs: []string{"/ip4/127.0.0.1/" + proto + "/0" + suffix}, NoDHT: true}, newBackend(t, g, txpool.Config{}))
+		first, err := newNetwork(Config{ListenAddrs: []string{"/ip4/127.0.0.1/" + proto + "/0" + suffix}, NoDHT: true}, newBackend(t, g, txpool.Config{}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -720,7 +719,7 @@ func TestStartPortInUse(t *testing.T) {
 				taken = a[:strings.Index(a, "/p2p/")]
 			}
 		}
-		second, err := New(Config{ListenAddrs: []string{taken}, NoDHT: true}, newBackend(t, g, txpool.Config{}))
+		second, err := newNetwork(Config{ListenAddrs: []string{taken}, NoDHT: true}, newBackend(t, g, txpool.Config{}))
 		if err != nil {
 			t.Fatal(err)
 		}

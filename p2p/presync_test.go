@@ -91,7 +91,7 @@ func startPresyncNode(t testing.TB, mn mocknet.Mocknet, name string, b *syncBack
 		t.Fatal(err)
 	}
 	cfg.Host, cfg.NoDHT, cfg.Logger = h, true, syncLogger(t, name, slog.LevelWarn)
-	n, err := New(cfg, be)
+	n, err := New(cfg, be, b.pool)
 	if err != nil {
 		t.Fatal(err)
 	}

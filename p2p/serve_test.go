@@ -353,7 +353,8 @@ func TestSyncAnswerBudget(t *testing.T) {
 // of the same peer too).
 func TestHandleResponseBudget(t *testing.T) {
 	g := chaintest.New(t)
-	n, err := New(Config{}, newSyncBackend(t, g.Open(chain.Config{})))
+	sb := newSyncBackend(t, g.Open(chain.Config{}))
+	n, err := New(Config{}, sb, sb.pool)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -719,7 +719,7 @@ func newFetcher(s *syncer, tip0 chain.Tip) *fetcher {
 		importCh: make(chan *fetchItem, importQueue),
 		resultCh: make(chan importResult, importQueue),
 	}
-	f.lookup, _ = s.n.backend.(headerLookup)
+	f.lookup, _ = s.n.backend.Backend.(headerLookup)
 	return f
 }
 

@@ -29,9 +29,9 @@ import (
 
 const syncWait = 30 * time.Second
 
-// syncBackend adapts a *chain.Chain (and a txpool) to Backend. The hooks,
-// when set, make it lie; tipReached lets a test wait for a tip without
-// polling.
+// syncBackend adapts a *chain.Chain to Backend, with a txpool beside it
+// for the Network's TxPool. The hooks, when set, make it lie; tipReached
+// lets a test wait for a tip without polling.
 type syncBackend struct {
 	*chain.Chain
 	pool *txpool.Pool
@@ -57,17 +57,6 @@ func newSyncBackend(t testing.TB, c *chain.Chain) *syncBackend {
 	}
 	return &syncBackend{Chain: c, pool: pool, watchers: make(map[types.Hash]chan struct{})}
 }
-
-func (b *syncBackend) AddTx(tx *types.Tx) (types.Hash, error) { return b.pool.Add(tx) }
-func (b *syncBackend) HasTx(id types.Hash) bool               { return b.pool.Has(id) }
-func (b *syncBackend) TxPending(id types.Hash) bool           { return b.pool.IsPending(id) }
-func (b *syncBackend) PoolTx(id types.Hash) (*types.Tx, bool) { return b.pool.Get(id) }
-func (b *syncBackend) PendingTxIDs(max int) []types.Hash      { return b.pool.PendingIDs(max) }
-func (b *syncBackend) TxBySenderNonce(s types.Address, nonce uint64) (*types.Tx, bool) {
-	return b.pool.BySenderNonce(s, nonce)
-}
-func (b *syncBackend) MissingNonces(s types.Address) (uint64, uint64, bool) { return b.pool.Missing(s) }
-func (b *syncBackend) StaleTxs(age time.Duration, max int) []*types.Tx      { return b.pool.Stale(age, max) }
 
 func (b *syncBackend) Tip() chain.Tip {
 	tip := b.Chain.Tip()
@@ -201,7 +190,7 @@ func startSyncNode(t testing.TB, mn mocknet.Mocknet, name string, b *syncBackend
 	if o.log != nil {
 		log = slog.New(slog.NewTextHandler(o.log, nil))
 	}
-	n, err := New(Config{Host: h, NoDHT: true, RequestTimeout: o.timeout, Logger: log}, be)
+	n, err := New(Config{Host: h, NoDHT: true, RequestTimeout: o.timeout, Logger: log}, be, b.pool)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -843,8 +832,8 @@ func BenchmarkSync20000(b *testing.B) {
 		}
 	}
 	last := blocks[len(blocks)-1].Hash()
-	start := func(name string, be Backend) *Network {
-		n, err := New(Config{ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, NoDHT: true}, be)
+	start := func(name string, be *syncBackend) *Network {
+		n, err := New(Config{ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, NoDHT: true}, be, be.pool)
 		if err != nil {
 			b.Fatal(err)
 		}

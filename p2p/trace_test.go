@@ -243,7 +243,7 @@ func TestOutboundQueueFullCounted(t *testing.T) {
 	mn := newMocknet(t)
 	log := newWarnLog(testLogger(t, "a").Handler())
 	h := mockHost(t, mn)
-	a, err := New(Config{Host: h, NoDHT: true, Logger: slog.New(log)}, newBackend(t, g, txpool.Config{}))
+	a, err := newNetwork(Config{Host: h, NoDHT: true, Logger: slog.New(log)}, newBackend(t, g, txpool.Config{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,15 +308,15 @@ func waitTopicPeersTx(t *testing.T, n *Network) {
 	waitFor(t, "a peer in the tx topic", func() bool { return n.GossipStats().Txs.Peers >= 1 })
 }
 
-// txGate holds AddTx until open is closed.
+// txGate is a txpool whose Add waits until open is closed.
 type txGate struct {
-	*testBackend
+	*txpool.Pool
 	open chan struct{}
 }
 
-func (b *txGate) AddTx(tx *types.Tx) (types.Hash, error) {
-	<-b.open
-	return b.testBackend.AddTx(tx)
+func (g *txGate) Add(tx *types.Tx) (types.Hash, error) {
+	<-g.open
+	return g.Pool.Add(tx)
 }
 
 // TestPeerBudgetDropCounted: a peer that sends more txs than its budget
@@ -328,8 +328,9 @@ func TestPeerBudgetDropCounted(t *testing.T) {
 	mn := newMocknet(t)
 	log := newWarnLog(testLogger(t, "a").Handler())
 	h := mockHost(t, mn)
-	gate := &txGate{testBackend: newBackend(t, g, txpool.Config{}), open: make(chan struct{})}
-	a, err := New(Config{Host: h, NoDHT: true, Logger: slog.New(log)}, gate)
+	b := newBackend(t, g, txpool.Config{})
+	gate := &txGate{Pool: b.pool, open: make(chan struct{})}
+	a, err := New(Config{Host: h, NoDHT: true, Logger: slog.New(log)}, b, gate)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ package p2p
 //
 //   - Nonce gaps. A gossiped tx that the pool holds as queued is ignored
 //     (not relayed), and after gapDelay the node asks the peer that
-//     relayed it for the sender's missing nonces (txpool Missing), unless
+//     relayed it for the sender's missing nonces (TxPool.Missing), unless
 //     they arrived meanwhile. Asks are limited per sender (one per
 //     gapRetry) and per peer (a token bucket, 2 in flight).
 //   - Reconciliation. On connect and every reconcileEvery (jittered),
@@ -25,7 +25,7 @@ package p2p
 //     every node reconciles for itself.
 //   - Announcements. AnnounceTxs (node.SubmitTx of a tx the pool holds
 //     already) and, every staleEvery, the pending txs that no block has
-//     included for staleAge (txpool Stale, which also returns queued txs
+//     included for staleAge (TxPool.Stale, which also returns queued txs
 //     that became pending and were never relayed) are announced by id to
 //     every peer, which fetches the ids it lacks from the announcer.
 //
@@ -56,7 +56,6 @@ import (
 	"time"
 
 	"github.com/cairn-ledger/cairn/chain/types"
-	"github.com/cairn-ledger/cairn/txpool"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 )
@@ -184,7 +183,8 @@ type gapAsk struct {
 // txSync runs transaction recovery for a Network. Its methods are safe
 // for concurrent use.
 type txSync struct {
-	n *Network
+	n    *Network
+	pool TxPool
 
 	// Tunables, fixed before Start (tests shrink them).
 	reconcileEvery time.Duration // reconciliation with each peer, ± 25 %
@@ -211,6 +211,7 @@ type txSync struct {
 func newTxSync(n *Network) *txSync {
 	return &txSync{
 		n:              n,
+		pool:           n.pool,
 		reconcileEvery: defaultReconcileEvery,
 		staleEvery:     defaultStaleEvery,
 		staleAge:       defaultStaleAge,
@@ -252,7 +253,7 @@ func (t *txSync) serveTxIDs(q *servedRequest, w *bufio.Writer) error {
 	if err != nil {
 		return badAnswer{err}
 	}
-	ids := t.n.backend.PendingTxIDs(max)
+	ids := t.pool.PendingIDs(max)
 	if len(ids) > max {
 		ids = ids[:max]
 	}
@@ -268,7 +269,6 @@ func (t *txSync) serveTxs(q *servedRequest, w *bufio.Writer) error {
 	if err != nil {
 		return badAnswer{err}
 	}
-	b := t.n.backend
 	var frames [][]byte
 	switch req.Type {
 	case txReqAnnounce:
@@ -277,14 +277,14 @@ func (t *txSync) serveTxs(q *servedRequest, w *bufio.Writer) error {
 	case txReqByID:
 		frames = make([][]byte, len(req.IDs))
 		for i, id := range req.IDs {
-			if tx, ok := b.PoolTx(id); ok {
+			if tx, ok := t.pool.Get(id); ok {
 				frames[i] = tx.Encode()
 			}
 		}
 	case txReqBySender:
 		frames = make([][]byte, req.Count)
 		for i := range frames {
-			if tx, ok := b.TxBySenderNonce(req.Sender, req.From+uint64(i)); ok {
+			if tx, ok := t.pool.BySenderNonce(req.Sender, req.From+uint64(i)); ok {
 				frames[i] = tx.Encode()
 			}
 		}
@@ -307,10 +307,9 @@ func (t *txSync) serveTxs(q *servedRequest, w *bufio.Writer) error {
 // noteAnnounced queues the ids p announced that the pool lacks, to be
 // fetched from p.
 func (t *txSync) noteAnnounced(p peer.ID, ids []types.Hash) {
-	b := t.n.backend
 	lack := ids[:0:0]
 	for _, id := range ids {
-		if !b.HasTx(id) {
+		if !t.pool.Has(id) {
 			lack = append(lack, id)
 		}
 	}
@@ -480,7 +479,7 @@ func (t *txSync) step(ctx context.Context, wg *sync.WaitGroup, now time.Time) ti
 		}()
 	}
 	if stale {
-		if txs := t.n.backend.StaleTxs(t.staleAge, staleMax); len(txs) > 0 {
+		if txs := t.pool.Stale(t.staleAge, staleMax); len(txs) > 0 {
 			ids := make([]types.Hash, len(txs))
 			for i, tx := range txs {
 				ids[i] = tx.ID()
@@ -637,7 +636,7 @@ func (t *txSync) fetchAnnounced(ctx context.Context, p peer.ID, tp *txPeer, ids 
 // still misses them.
 func (t *txSync) fillGap(ctx context.Context, p peer.ID, tp *txPeer, sender types.Address) {
 	defer t.done(func() { tp.gapsInflight-- })
-	from, to, ok := t.n.backend.MissingNonces(sender)
+	from, to, ok := t.pool.Missing(sender)
 	if !ok || to <= from {
 		return // filled meanwhile
 	}
@@ -674,7 +673,7 @@ func (t *txSync) fillGap(ctx context.Context, p peer.ID, tp *txPeer, sender type
 		return
 	}
 	t.n.log.Debug("filled nonce gap", "peer", p, "sender", sender, "from", from, "to", to, "added", n)
-	if _, _, ok := t.n.backend.MissingNonces(sender); ok {
+	if _, _, ok := t.pool.Missing(sender); ok {
 		// Another gap further on (nothing may come to reveal it): ask
 		// again at once. Each round adds a tx, so this ends.
 		t.mu.Lock()
@@ -708,13 +707,12 @@ func (t *txSync) done(f func()) {
 // exchange is fetching and that the pool did not refuse lately, and marks
 // them as being fetched (release unmarks them).
 func (t *txSync) claim(ids []types.Hash, max int) []types.Hash {
-	b := t.n.backend
 	var lack []types.Hash
 	for _, id := range ids {
 		if len(lack) == max {
 			break
 		}
-		if !b.HasTx(id) {
+		if !t.pool.Has(id) {
 			lack = append(lack, id)
 		}
 	}
@@ -802,29 +800,27 @@ func (t *txSync) add(p peer.ID, txs []*types.Tx, via *atomic.Uint64) int {
 		}
 		return cmp.Compare(a.tx.Nonce, b.tx.Nonce)
 	})
-	b := t.n.backend
 	added := 0
 	for _, it := range items {
-		id, err := b.AddTx(it.tx)
+		id, err := t.pool.Add(it.tx)
 		if err == nil {
 			added++
 			via.Add(1)
-			if !b.TxPending(id) {
+			if !t.pool.IsPending(id) {
 				t.noteGap(p, it.sender)
 			}
 			continue
 		}
-		switch txpool.ReasonOf(err) {
-		case txpool.ReasonUndecodable, txpool.ReasonInvalid, txpool.ReasonBadSignature,
-			txpool.ReasonWrongNetwork, txpool.ReasonSmallOrderKey:
+		switch classifyRefusal(err) {
+		case refusedUndecodable, refusedInvalid:
 			t.n.penalize(p, fmt.Sprintf("recovered tx %s: %v", id, err), PenaltyInvalidTx)
 			return added
-		case txpool.ReasonDuplicate, txpool.ReasonSenderLimit, txpool.ReasonNonceTooHigh, txpool.ReasonPoolFull:
+		case refusedForNow:
 			// Not remembered: a gap filling (perhaps by another fetch
 			// running now) or a block may lift these soon.
-		case 0:
+		case notRefused:
 			t.n.log.Warn("add recovered tx", "id", id, "peer", p, "err", err)
-		default:
+		case refusedByView:
 			t.mu.Lock()
 			if len(t.refused) < maxRefused {
 				t.refused[id] = time.Now()

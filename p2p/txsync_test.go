@@ -24,21 +24,21 @@ import (
 // gossip lost, and only that mechanism could have (the others are off or
 // too slow to matter); serving limits; penalties for hostile answers.
 //
-// A tx is "lost" by a dropBackend: while a tx is marked, its AddTx
+// A tx is "lost" by a dropPool: while a tx is marked, its Add
 // answers duplicate without adding it, so the gossip validator ignores
 // the message (and GossipSub marks it seen) as if a queue had dropped it.
 
-// dropBackend is a testBackend whose AddTx refuses a marked tx once, as
-// a duplicate (so that neither gossip nor recovery penalizes or
-// remembers the refusal), and counts the refusals.
-type dropBackend struct {
-	*testBackend
+// dropPool is a txpool whose Add refuses a marked tx once, as a
+// duplicate (so that neither gossip nor recovery penalizes or remembers
+// the refusal), and counts the refusals.
+type dropPool struct {
+	*txpool.Pool
 	mu      sync.Mutex
 	drop    map[types.Hash]bool
 	dropped map[types.Hash]int
 }
 
-func (b *dropBackend) AddTx(tx *types.Tx) (types.Hash, error) {
+func (b *dropPool) Add(tx *types.Tx) (types.Hash, error) {
 	id := tx.ID()
 	b.mu.Lock()
 	if b.drop[id] {
@@ -48,11 +48,11 @@ func (b *dropBackend) AddTx(tx *types.Tx) (types.Hash, error) {
 		return id, &txpool.RejectError{Reason: txpool.ReasonDuplicate, Msg: "dropped by the test"}
 	}
 	b.mu.Unlock()
-	return b.testBackend.AddTx(tx)
+	return b.Pool.Add(tx)
 }
 
 // setDrop marks or unmarks id.
-func (b *dropBackend) setDrop(id types.Hash, on bool) {
+func (b *dropPool) setDrop(id types.Hash, on bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if on {
@@ -62,17 +62,19 @@ func (b *dropBackend) setDrop(id types.Hash, on bool) {
 	}
 }
 
-func (b *dropBackend) droppedCount(id types.Hash) int {
+func (b *dropPool) droppedCount(id types.Hash) int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.dropped[id]
 }
 
-// txNode is a started Network on a dropBackend.
+// txNode is a started Network on a testBackend, its pool seen through a
+// dropPool.
 type txNode struct {
 	*Network
-	name string
-	b    *dropBackend
+	name  string
+	b     *testBackend
+	drops *dropPool
 }
 
 // startTxNode starts a Network on h whose transaction recovery tune
@@ -80,9 +82,10 @@ type txNode struct {
 // raised so that shrunk timers are not refused.
 func startTxNode(t *testing.T, g *chaintest.Builder, h host.Host, name string, cfg Config, tune func(*txSync)) *txNode {
 	t.Helper()
-	b := &dropBackend{testBackend: newBackend(t, g, txpool.Config{}), drop: map[types.Hash]bool{}, dropped: map[types.Hash]int{}}
+	b := newBackend(t, g, txpool.Config{})
+	drops := &dropPool{Pool: b.pool, drop: map[types.Hash]bool{}, dropped: map[types.Hash]int{}}
 	cfg.Host, cfg.NoDHT, cfg.Logger = h, true, testLogger(t, name)
-	n, err := New(cfg, b)
+	n, err := New(cfg, b, drops)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +101,7 @@ func startTxNode(t *testing.T, g *chaintest.Builder, h host.Host, name string, c
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { stopBounded(t, name, n) })
-	return &txNode{Network: n, name: name, b: b}
+	return &txNode{Network: n, name: name, b: b, drops: drops}
 }
 
 // txNodes starts count connected nodes, tune adjusting each before Start,
@@ -136,7 +139,7 @@ func txNodes(t *testing.T, g *chaintest.Builder, count int, tune func(i int, s *
 func lose(t *testing.T, a, b *txNode, tx *types.Tx) {
 	t.Helper()
 	id := tx.ID()
-	b.b.setDrop(id, true)
+	b.drops.setDrop(id, true)
 	if _, err := a.b.pool.Add(tx); err != nil {
 		t.Fatal(err)
 	}
@@ -145,12 +148,12 @@ func lose(t *testing.T, a, b *txNode, tx *types.Tx) {
 		t.Fatal(err)
 	}
 	waitFor(t, b.name+" to drop the tx", func() bool {
-		return b.b.droppedCount(id) == 1 && b.GossipStats().Txs.Ignored > before
+		return b.drops.droppedCount(id) == 1 && b.GossipStats().Txs.Ignored > before
 	})
 	if b.b.pool.Has(id) {
 		t.Fatal("the dropped tx is in the pool")
 	}
-	b.b.setDrop(id, false)
+	b.drops.setDrop(id, false)
 }
 
 const hour = time.Hour
@@ -304,7 +307,7 @@ func TestTxRecoveryUnderLoss(t *testing.T) {
 	for _, n := range nodes[1:] {
 		for _, tx := range txs {
 			if rng.IntN(10) == 0 {
-				n.b.setDrop(tx.ID(), true)
+				n.drops.setDrop(tx.ID(), true)
 				lost++
 			}
 		}
