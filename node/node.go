@@ -110,7 +110,7 @@ func New(cfg Config) (*Node, error) {
 		if ncfg.KeyFile == "" && cfg.DataDir != "" {
 			ncfg.KeyFile = filepath.Join(cfg.DataDir, "p2p.key")
 		}
-		if n.net, err = p2p.New(ncfg, (*backend)(n)); err != nil {
+		if n.net, err = p2p.New(ncfg, (*backend)(n), pool); err != nil {
 			c.Close()
 			return nil, err
 		}
