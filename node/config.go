@@ -14,7 +14,8 @@ import (
 	"github.com/cairn-ledger/cairn/txpool"
 )
 
-// Default addresses (DESIGN.md §8, §11).
+// Default addresses: JSON-RPC on loopback port 7731 (docs/RPC.md); p2p on
+// port 7732, TCP and QUIC, of every interface (p2p.Config.ListenAddrs).
 const (
 	DefaultRPCAddr = "127.0.0.1:7731"
 	DefaultP2PPort = 7732

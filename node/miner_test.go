@@ -176,7 +176,7 @@ func TestMinerNeedsAddress(t *testing.T) {
 }
 
 // BenchmarkMinerThread is one miner worker's hash rate, beside
-// BenchmarkBareHeaderHash (DESIGN.md §10: ≥ 0.9 of it).
+// BenchmarkBareHeaderHash (the target of `make bench`: ≥ 0.9 of it).
 func BenchmarkMinerThread(b *testing.B) {
 	h := types.Header{Version: 1, Height: 1000, Time: time.Now().UnixMilli(), Bits: 0x1d00ffff}
 	var total atomic.Uint64

@@ -1,4 +1,4 @@
-// Package rpc is cairn's JSON-RPC 2.0 API (DESIGN.md §8): an HTTP server
+// Package rpc is cairn's JSON-RPC 2.0 API (docs/RPC.md): an HTTP server
 // on github.com/creachadair/jrpc2 and the typed Go client the cairn CLI
 // uses. api.go fixes the JSON shapes and the Backend the node provides.
 //
@@ -44,8 +44,10 @@
 // jrpc2 parses and checks request messages (ParseRequests) and its
 // handler package holds the method table; the HTTP layer is this
 // package's own, because jrpc2's HTTP bridge answers a malformed body and
-// an empty batch against the specification (DESIGN.md §14) and its
-// per-request server machinery costs more than the call.
+// an empty batch against the JSON-RPC 2.0 specification (what the
+// specification asks is in docs/RPC.md, Errors and Batches and
+// notifications, and rpc/testdata/protocol.golden) and its per-request
+// server machinery costs more than the call.
 //
 // A Server and a Client are safe for concurrent use. The server starts
 // one goroutine (the HTTP server, which runs one per connection), joined

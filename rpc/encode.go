@@ -8,10 +8,11 @@ import (
 )
 
 // Hand-written JSON encoders of the largest results (Head, Block, Tx), for
-// DESIGN.md §10: reflection, and above all re-validating the output of a
-// MarshalJSON method for every tx of a block, cost more than the rest of
-// chain_getBlock. Each writes exactly the bytes encoding/json writes for
-// the same value without HTML escaping (TestAppendJSONMatches checks).
+// the RPC figures of `make bench`: reflection, and above all re-validating
+// the output of a MarshalJSON method for every tx of a block, cost more
+// than the rest of chain_getBlock. Each writes exactly the bytes
+// encoding/json writes for the same value without HTML escaping
+// (TestAppendJSONMatches checks).
 
 // jsonAppender is a result the server encodes without reflection.
 type jsonAppender interface {

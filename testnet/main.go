@@ -1,4 +1,4 @@
-// Command testnet runs a local cairn testnet (DESIGN.md §12): it builds
+// Command testnet runs a local cairn testnet (`make testnet`): it builds
 // cairnd and cairn into ./bin, starts N cairnd processes on loopback that
 // find each other through bootnodes, M of them mining on a genesis of its
 // own with prefunded wallets alice and bob, prints how to use them, and

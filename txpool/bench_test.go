@@ -13,7 +13,7 @@ import (
 	"github.com/cairn-ledger/cairn/txpool"
 )
 
-// Benchmarks of DESIGN.md §10: admission rate (compared by `make bench`
+// Benchmarks of the pool: admission rate (compared by `make bench`
 // with BenchmarkVerifySingle of package consensus, target >= 0.7 of it),
 // template building from a large pool, and memory per pooled tx. They run
 // on a State stub with large balances, so that they time the pool and not
@@ -103,8 +103,8 @@ func BenchmarkAdmissionSerial(b *testing.B) {
 }
 
 // BenchmarkAdmission admits distinct pre-signed txs from every core at
-// once, as a node's gossip validators and RPC handlers do: the figure of
-// DESIGN.md §10.
+// once, as a node's gossip validators and RPC handlers do: the figure
+// `make bench` reports.
 func BenchmarkAdmission(b *testing.B) {
 	txs := benchTxs(b.N)
 	p := newBenchPool(b, b.N)

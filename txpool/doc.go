@@ -1,4 +1,5 @@
-// Package txpool holds transactions waiting for a block (DESIGN.md §6):
+// Package txpool holds transactions waiting for a block (the policy is
+// docs/PROTOCOL.md, Transaction pool policy):
 // admission with a named reason for every refusal, pending and queued txs
 // per sender by nonce, replacement that pays (+10 % and at least the
 // minimum relay fee), per-sender and global caps with separate, smaller

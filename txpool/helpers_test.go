@@ -312,7 +312,7 @@ func checkPool(t fataler, st txpool.State, p *txpool.Pool, lim limits, sizeLimit
 	}
 }
 
-// greedyTemplate is the template rule of DESIGN.md §6 written plainly:
+// greedyTemplate is the pool's template rule written plainly:
 // repeatedly take, among every sender's next pending tx, the highest fee
 // (ties: smallest id); a sender whose next tx does not fit is done.
 func greedyTemplate(pending [][]*types.Tx, maxBytes int) []*types.Tx {

@@ -229,8 +229,10 @@ func (p *Pool) AddRaw(b []byte) (types.Hash, error) {
 	return p.Add(tx)
 }
 
-// Add admits tx or returns a *RejectError naming why not (DESIGN.md §6),
-// leaving the pool unchanged. It returns the tx id. Safe for concurrent use.
+// Add admits tx or returns a *RejectError naming why not (the reasons are
+// listed with tx_send in docs/RPC.md; the policy is docs/PROTOCOL.md,
+// Transaction pool policy), leaving the pool unchanged. It returns the tx
+// id. Safe for concurrent use.
 //
 // An admitted tx is either pending or queued (IsPending tells which). Only
 // a pending tx is to be relayed: a queued one may never become executable

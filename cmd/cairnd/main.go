@@ -1,6 +1,6 @@
 // Command cairnd is the cairn node daemon: it keeps the chain, relays
 // blocks and transactions over libp2p, mines if asked, and answers
-// JSON-RPC (DESIGN.md §8, §11). See `cairnd --help`.
+// JSON-RPC (docs/RPC.md). See `cairnd --help`.
 package main
 
 import (

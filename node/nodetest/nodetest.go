@@ -431,7 +431,8 @@ func (w *prefixWriter) Write(p []byte) (int, error) {
 
 // WaitGossipReady waits until every running node sees every other running
 // node subscribed to both gossip topics, so that nothing published next is
-// lost to a mesh still forming (DESIGN.md §14).
+// lost to a mesh still forming: GossipSub sends only to peers it knows
+// are subscribed (docs/PROTOCOL.md, Gossip).
 func (h *Harness) WaitGossipReady(timeout time.Duration) {
 	h.t.Helper()
 	nodes := h.pick(nil)
