@@ -105,7 +105,8 @@ var errNoMinerAddress = errors.New("miner: no miner address (set --miner.address
 var errNodeNotRunning = errors.New("miner: the node is not running")
 
 // Start starts mining with the given settings (threads 0 and the zero
-// address keep the current ones); a running miner restarts with them.
+// address keep the current ones); a running miner restarts with them. It
+// fails while the node is not running.
 func (m *Miner) Start(threads int, addr types.Address) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
