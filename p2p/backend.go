@@ -19,13 +19,13 @@ type Backend interface {
 	Tip() chain.Tip
 	// BestHeader is the most-work header known, perhaps without its body.
 	BestHeader() chain.HeaderInfo
-	// HasBlock reports whether the body of a block is stored.
-	HasBlock(h types.Hash) bool
-	// Block returns a stored block (chain.ErrNotFound if not).
-	Block(h types.Hash) (*types.Block, error)
 	// BlockBytes returns a stored block's encoding (chain.ErrNotFound if
 	// not).
 	BlockBytes(h types.Hash) ([]byte, error)
+	// Header returns an indexed header, with or without its body
+	// (chain.ErrNotFound if not); sync asks for a missing block only
+	// peers that claim its height.
+	Header(h types.Hash) (chain.HeaderInfo, error)
 	// Locator returns a block locator of the best header chain.
 	Locator() []types.Hash
 	// HeadersAfter answers a headers request (see chain.HeadersAfter).

@@ -388,23 +388,12 @@ type PeerInfo struct {
 	HeightKnown bool
 }
 
-// peerHeights is implemented by a syncer that knows each peer's claimed
-// best height; Peers uses it when present.
-type peerHeights interface {
-	peerHeight(p peer.ID) (uint64, bool)
-}
-
 // Peers lists the connected peers, sorted by id.
 func (n *Network) Peers() []PeerInfo {
 	h := n.liveHost()
 	if h == nil {
 		return nil
 	}
-	var heights peerHeights
-	if ph, ok := any(n.sync).(peerHeights); ok {
-		heights = ph
-	}
-	st := n.sync.status()
 	var out []PeerInfo
 	for _, p := range h.Network().Peers() {
 		conns := h.Network().ConnsToPeer(p)
@@ -417,11 +406,7 @@ func (n *Network) Peers() []PeerInfo {
 			Direction: connDirection(conns[0].Stat().Direction),
 			Score:     n.scores.score(p),
 		}
-		if heights != nil {
-			info.Height, info.HeightKnown = heights.peerHeight(p)
-		} else if st.Peer == p {
-			info.Height, info.HeightKnown = st.TargetHeight, true
-		}
+		info.Height, info.HeightKnown = n.sync.peerHeight(p)
 		out = append(out, info)
 	}
 	slices.SortFunc(out, func(a, b PeerInfo) int { return strings.Compare(string(a.ID), string(b.ID)) })

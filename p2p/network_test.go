@@ -45,12 +45,11 @@ type testBackend struct {
 
 var _ Backend = (*testBackend)(nil)
 
-func (b *testBackend) Params() *consensus.Params                { return b.c.Params() }
-func (b *testBackend) Tip() chain.Tip                           { return b.c.Tip() }
-func (b *testBackend) BestHeader() chain.HeaderInfo             { return b.c.BestHeader() }
-func (b *testBackend) HasBlock(h types.Hash) bool               { return b.c.HasBlock(h) }
-func (b *testBackend) Block(h types.Hash) (*types.Block, error) { return b.c.Block(h) }
-func (b *testBackend) Locator() []types.Hash                    { return b.c.Locator() }
+func (b *testBackend) Params() *consensus.Params                     { return b.c.Params() }
+func (b *testBackend) Tip() chain.Tip                                { return b.c.Tip() }
+func (b *testBackend) BestHeader() chain.HeaderInfo                  { return b.c.BestHeader() }
+func (b *testBackend) Header(h types.Hash) (chain.HeaderInfo, error) { return b.c.Header(h) }
+func (b *testBackend) Locator() []types.Hash                         { return b.c.Locator() }
 func (b *testBackend) HeadersAfter(loc []types.Hash, stop types.Hash, max int) []types.Header {
 	return b.c.HeadersAfter(loc, stop, max)
 }

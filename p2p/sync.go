@@ -617,13 +617,6 @@ const (
 	housekeeping   = 250 * time.Millisecond
 )
 
-// headerLookup is implemented by backends that can tell a header's
-// height (as *chain.Chain does); the fetcher then asks only peers that
-// claim that height.
-type headerLookup interface {
-	Header(h types.Hash) (chain.HeaderInfo, error)
-}
-
 type itemState uint8
 
 const (
@@ -677,7 +670,6 @@ type importResult struct {
 type fetcher struct {
 	s      *syncer
 	b      Backend
-	lookup headerLookup
 	start  time.Time
 	tip0   chain.Tip
 	maxBlk int
@@ -719,7 +711,6 @@ func newFetcher(s *syncer, tip0 chain.Tip) *fetcher {
 		importCh: make(chan *fetchItem, importQueue),
 		resultCh: make(chan importResult, importQueue),
 	}
-	f.lookup, _ = s.n.backend.Backend.(headerLookup)
 	return f
 }
 
@@ -895,18 +886,12 @@ func (f *fetcher) refill() {
 
 // heights returns the height of missing[i], 0 if unknown. Missing blocks
 // are usually consecutive: then the first and last heights give them all.
-// Without a header lookup, heights are guessed from the tip as if they
-// were.
 func (f *fetcher) heights(missing []types.Hash) func(i int) uint64 {
 	if len(missing) == 0 {
 		return func(int) uint64 { return 0 }
 	}
-	if f.lookup == nil {
-		base := f.b.Tip().Height + 1
-		return func(i int) uint64 { return base + uint64(i) }
-	}
 	height := func(h types.Hash) uint64 {
-		if hi, err := f.lookup.Header(h); err == nil {
+		if hi, err := f.b.Header(h); err == nil {
 			return hi.Header.Height
 		}
 		return 0

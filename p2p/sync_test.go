@@ -132,10 +132,6 @@ func (b *syncBackend) notify() {
 	}
 }
 
-// withoutLookup hides the Header method of a backend, so that the fetcher
-// guesses heights.
-type withoutLookup struct{ Backend }
-
 // syncTLog is an slog handler's writer into t.Log that goes quiet when the test
 // ends, since libp2p's goroutines may outlive it by a moment.
 type syncTLog struct {
@@ -331,34 +327,24 @@ func waitSyncIdle(t testing.TB, n *syncNode) {
 	})
 }
 
-// TestSyncFromTwoPeers: bodies come from both peers, in parallel; and the
-// fetcher works without a header lookup too.
+// TestSyncFromTwoPeers: bodies come from both peers, in parallel.
 func TestSyncFromTwoPeers(t *testing.T) {
-	for _, lookup := range []bool{true, false} {
-		t.Run(fmt.Sprintf("lookup=%v", lookup), func(t *testing.T) {
-			g := chaintest.New(t)
-			buildSyncSource(t, g, 500)
-			mn := mocknet.New()
-			defer mn.Close()
-			a := startSyncNode(t, mn, "a", newSyncBackend(t, syncSourceChain(t, g, 500)), syncOpts{})
-			b := startSyncNode(t, mn, "b", newSyncBackend(t, syncSourceChain(t, g, 500)), syncOpts{})
-			db := newSyncBackend(t, g.Open(chain.Config{}))
-			o := syncOpts{}
-			if !lookup {
-				o.backend = withoutLookup{db}
-			}
-			dst := startSyncNode(t, mn, "dst", db, o)
-			release := holdSync(dst)
-			syncConnect(t, mn, dst, a)
-			syncConnect(t, mn, dst, b)
-			waitSyncStatuses(t, dst, a, b)
-			release()
-			waitSyncTip(t, dst, g.Hash("a500"))
-			g.CheckTip(dst.backend.Chain, "a500")
-			if sa, sb := a.backend.served.Load(), b.backend.served.Load(); sa == 0 || sb == 0 || sa+sb != 500 {
-				t.Errorf("bodies served: a %d, b %d; want both, 500 in all", sa, sb)
-			}
-		})
+	g := chaintest.New(t)
+	buildSyncSource(t, g, 500)
+	mn := mocknet.New()
+	defer mn.Close()
+	a := startSyncNode(t, mn, "a", newSyncBackend(t, syncSourceChain(t, g, 500)), syncOpts{})
+	b := startSyncNode(t, mn, "b", newSyncBackend(t, syncSourceChain(t, g, 500)), syncOpts{})
+	dst := startSyncNode(t, mn, "dst", newSyncBackend(t, g.Open(chain.Config{})), syncOpts{})
+	release := holdSync(dst)
+	syncConnect(t, mn, dst, a)
+	syncConnect(t, mn, dst, b)
+	waitSyncStatuses(t, dst, a, b)
+	release()
+	waitSyncTip(t, dst, g.Hash("a500"))
+	g.CheckTip(dst.backend.Chain, "a500")
+	if sa, sb := a.backend.served.Load(), b.backend.served.Load(); sa == 0 || sb == 0 || sa+sb != 500 {
+		t.Errorf("bodies served: a %d, b %d; want both, 500 in all", sa, sb)
 	}
 }
 
