@@ -40,6 +40,8 @@ func (c *Chain) AntiDoSWork() *big.Int {
 	return c.antiDoSWorkLocked()
 }
 
+// antiDoSWorkLocked is AntiDoSWork for callers that hold c.mu, at least
+// for reading.
 func (c *Chain) antiDoSWorkLocked() *big.Int {
 	w := new(big.Int).Mul(consensus.CalcWork(c.tip.header.Bits), big.NewInt(AntiDoSBlocks))
 	w.Sub(c.tip.work, w)

@@ -70,6 +70,7 @@ func (c *Chain) HeaderByHeight(height uint64) (HeaderInfo, error) {
 	return c.info(c.main[height]), nil
 }
 
+// info describes n. Callers hold c.mu, at least for reading.
 func (c *Chain) info(n *blockNode) HeaderInfo {
 	return HeaderInfo{
 		Header: n.header, Hash: n.hash, Work: new(big.Int).Set(n.work),
@@ -80,6 +81,8 @@ func (c *Chain) info(n *blockNode) HeaderInfo {
 	}
 }
 
+// onMain reports whether n is on the main chain. Callers hold c.mu, at
+// least for reading.
 func (c *Chain) onMain(n *blockNode) bool {
 	return n.height() < uint64(len(c.main)) && c.main[n.height()] == n
 }
