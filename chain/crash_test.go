@@ -26,9 +26,8 @@ import (
 	"github.com/syndtr/goleveldb/leveldb/opt"
 )
 
-// Crash recovery (acceptance item 5; DESIGN.md §5: "after kill -9 at any
-// instant the node restarts without repair and its tip, state and indexes
-// agree").
+// Crash recovery: after kill -9 at any instant the node restarts without
+// repair, and its tip, state and indexes agree.
 //
 // The parent test builds a fixed set of blocks with forks and three deep
 // reorganisations, writes them to a file and then, over and over, starts a

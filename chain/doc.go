@@ -1,7 +1,9 @@
 // Package chain keeps cairn's block chain: an in-memory index of every
 // known header, the account state, fork choice by most cumulative work with
 // reorganisation through stored undo records, a bounded pool of orphan
-// blocks, and the LevelDB schema that holds it all (DESIGN.md §3–5).
+// blocks, and the LevelDB schema that holds it all (store.go). The rules
+// it applies are those of docs/PROTOCOL.md (State, Fork choice, Check
+// order).
 //
 // Every change of the tip — one block connected, or a whole reorganisation —
 // is written as one atomic LevelDB batch, so a process killed at any instant

@@ -8,8 +8,8 @@ import (
 	"github.com/cairn-ledger/cairn/chain/types"
 )
 
-// The datadir is input too (DESIGN.md §9): every stored record decoder must
-// refuse garbage with ErrCorrupt and never panic.
+// The datadir is input too, as untrusted as the network: every stored
+// record decoder must refuse garbage with ErrCorrupt and never panic.
 
 func FuzzDecodeHeaderRecord(f *testing.F) {
 	n := &blockNode{header: types.Header{Version: 1, Height: 7, Bits: 0x207fffff}, status: statusDataStored | statusValid,

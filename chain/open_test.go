@@ -328,8 +328,8 @@ func TestOpenRefusesMissingParamsAndLockedDir(t *testing.T) {
 }
 
 // TestVerifyDetectsCorruptState: a changed account record does not stop
-// Open (which trusts the stored commitment, DESIGN.md §5) but Verify, which
-// recomputes the commitment from every account, finds it.
+// Open (which trusts the stored commitment, not reading every account) but
+// Verify, which recomputes the commitment from every account, finds it.
 func TestVerifyDetectsCorruptState(t *testing.T) {
 	bob := chaintest.Key("bob").Address()
 	eve := chaintest.Key("eve").Address()

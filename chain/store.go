@@ -15,7 +15,9 @@ import (
 // another version is refused, never silently reused.
 const SchemaVersion = 1
 
-// Key prefixes, one per record kind (DESIGN.md §5).
+// Key prefixes, one per record kind. The layout is this node's own, not
+// part of the protocol: another implementation may store its chain as it
+// likes.
 //
 //	'h' ‖ hash          -> header(148) ‖ status u8 ‖ len u8 ‖ total work (big-endian)
 //	'b' ‖ hash          -> block encoding
