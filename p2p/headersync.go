@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math/big"
 	"slices"
-	"time"
 
 	"github.com/cairn-ledger/cairn/chain"
 	"github.com/cairn-ledger/cairn/chain/types"
@@ -15,7 +14,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
-// The header phase of a sync round, and the round itself (see sync.go).
+// The header phase of a sync round (see sync.go).
 
 // requestHeaders asks p for the headers after locator.
 func (s *syncer) requestHeaders(ctx context.Context, p peer.ID, locator []types.Hash) ([]types.Header, error) {
@@ -37,62 +36,6 @@ func (s *syncer) requestHeaders(ctx context.Context, p peer.ID, locator []types.
 		return nil
 	})
 	return hs, err
-}
-
-// asBadAnswer marks a framing error (not an I/O one) as the peer's fault.
-func asBadAnswer(err error) error {
-	if err != nil && errors.Is(err, types.ErrTooLarge) || errors.Is(err, types.ErrNonMinimalUvarint) || errors.Is(err, types.ErrUvarintOverflow) {
-		return badAnswer{err}
-	}
-	return err
-}
-
-// syncRound runs one round and reports whether it made progress (new
-// headers or blocks).
-func (s *syncer) syncRound(parent context.Context) bool {
-	ctx, cancel := context.WithCancel(parent)
-	defer cancel()
-	b := s.n.backend
-	tip0, best0 := b.Tip(), b.BestHeader()
-	s.mu.Lock()
-	s.st = SyncStatus{Syncing: true, StartHeight: tip0.Height, TargetHeight: best0.Header.Height}
-	s.mu.Unlock()
-	s.n.log.Debug("sync round started", "height", tip0.Height, "best header", best0.Header.Height)
-
-	progress := make(chan struct{}, 1) // the header phase accepted headers
-	hdone := make(chan struct{})
-	go func() {
-		defer close(hdone)
-		s.headerPhase(ctx, progress)
-	}()
-	f := newFetcher(s, tip0)
-	err := f.run(ctx, progress, hdone)
-	cancel()
-	<-hdone
-
-	tip, best := b.Tip(), b.BestHeader()
-	took := time.Since(f.start)
-	switch {
-	case parent.Err() != nil: // stopping
-	case err != nil:
-		s.n.log.Warn("sync round failed", "height", tip.Height, "err", err)
-	case f.imported < 100 && took < s.progressEvery:
-		s.n.log.Debug("sync round finished", "height", tip.Height, "blocks", f.imported, "took", took.Round(time.Millisecond))
-	case tip.Hash == best.Hash:
-		s.n.log.Info("sync finished", "height", tip.Height, "hash", tip.Hash,
-			"blocks", f.imported, "took", took.Round(time.Millisecond), "blocks/s", rate(f.imported, took))
-	default:
-		s.n.log.Info("sync round ended short of the best header", "height", tip.Height, "best header", best.Header.Height,
-			"blocks", f.imported, "took", took.Round(time.Millisecond))
-	}
-	return tip.Work.Cmp(tip0.Work) > 0 || best.Work.Cmp(best0.Work) > 0
-}
-
-func rate(n uint64, d time.Duration) float64 {
-	if d <= 0 {
-		return 0
-	}
-	return float64(int64(float64(n)/d.Seconds()*10)) / 10
 }
 
 // maxHeaderPeers is how many peers the header phase syncs headers from at
@@ -344,40 +287,4 @@ func classifyHeadersErr(err error) error {
 	default:
 		return localError{err}
 	}
-}
-
-// noteHeaders records that p served headers up to height (they are on its
-// main chain) and tells the body phase.
-func (s *syncer) noteHeaders(p peer.ID, height uint64, progress chan<- struct{}) {
-	s.mu.Lock()
-	if sp := s.peers[p]; sp != nil {
-		sp.height = max(sp.height, height)
-	}
-	s.st.TargetHeight = max(s.st.TargetHeight, height)
-	s.version.Add(1)
-	s.mu.Unlock()
-	select {
-	case progress <- struct{}{}:
-	default:
-	}
-}
-
-// noteHeight records that p has the block at height h (it relayed it).
-func (s *syncer) noteHeight(p peer.ID, h uint64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if sp := s.peers[p]; sp != nil && sp.hasStatus {
-		sp.height = max(sp.height, h)
-	}
-}
-
-// peerHeight returns the best height p is known to have bodies for.
-func (s *syncer) peerHeight(p peer.ID) (uint64, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sp := s.peers[p]
-	if sp == nil || !sp.hasStatus {
-		return 0, false
-	}
-	return sp.height, true
 }

@@ -38,7 +38,27 @@ import (
 
 	"github.com/cairn-ledger/cairn/chain"
 	"github.com/cairn-ledger/cairn/chain/types"
+	"github.com/libp2p/go-libp2p/core/protocol"
 )
+
+// The request/response protocols, as /cairn/<netID>/<name>/1: three for
+// sync, two for transaction recovery (txsync.go).
+const (
+	protoStatus = iota
+	protoHeaders
+	protoBlocks
+	protoTxIDs
+	protoTxs
+	numProtos
+)
+
+var protoNames = [numProtos]string{"status", "headers", "blocks", "txids", "txs"}
+
+// SyncProtocol returns the protocol ID of the sync protocol name ("status",
+// "headers" or "blocks") on the network netID.
+func SyncProtocol(netID, name string) protocol.ID {
+	return protocol.ID("/cairn/" + netID + "/" + name + "/1")
+}
 
 // Protocol limits.
 const (

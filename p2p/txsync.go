@@ -347,18 +347,6 @@ func (t *txSync) peerLocked(p peer.ID) *txPeer {
 	return tp
 }
 
-// txPeers returns the syncer's connected peers, each with whether it is
-// usable for transaction recovery: its status known and of this network.
-func (s *syncer) txPeers() map[peer.ID]bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[peer.ID]bool, len(s.peers))
-	for p, sp := range s.peers {
-		out[p] = sp.hasStatus && !sp.otherNet
-	}
-	return out
-}
-
 func (t *txSync) run(ctx context.Context) {
 	var wg sync.WaitGroup
 	defer wg.Wait()

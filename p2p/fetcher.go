@@ -1,0 +1,486 @@
+package p2p
+
+// The body phase of a sync round (see sync.go).
+//
+// The fetcher tracks a window of the best header chain's missing blocks
+// (MissingBlocks), requests them in batches from the peers that have them,
+// least loaded first, several requests per peer in flight, and hands the
+// received blocks to the importer goroutine (importer.go) in height order.
+// Batches and the window shrink for big blocks, so that what is buffered
+// stays bounded in bytes.
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/cairn-ledger/cairn/chain"
+	"github.com/cairn-ledger/cairn/chain/types"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// Sizes and timings of the body phase.
+const (
+	batchBytes     = 2 << 20  // aim of one blocks answer
+	windowBytes    = 64 << 20 // aim of the blocks tracked at once
+	minWindow      = 64
+	maxWindow      = 4096
+	initialAvgSize = 64 << 10 // assumed block size before any arrived
+	importQueue    = 1024     // blocks handed to the importer ahead
+	housekeeping   = 250 * time.Millisecond
+)
+
+type itemState uint8
+
+const (
+	itemQueued    itemState = iota // to be requested
+	itemInflight                   // requested
+	itemReady                      // received, waiting for its turn to import
+	itemImporting                  // handed to the importer
+	itemDead                       // no peer can supply it in this round
+)
+
+// fetchItem is one missing block.
+type fetchItem struct {
+	hash   types.Hash
+	height uint64 // 0 if not known
+	pos    int    // index in fetcher.order
+	gen    uint64 // the refill that last saw it missing
+	state  itemState
+	req    *blockReq // the request in flight for it
+	block  *types.Block
+	from   peer.ID
+	tried  []peer.ID // peers that lacked it or failed to deliver it
+}
+
+func (it *fetchItem) triedBy(p peer.ID) bool { return slices.Contains(it.tried, p) }
+
+// fetchPeer is a peer as the fetcher uses it.
+type fetchPeer struct {
+	id       peer.ID
+	height   uint64
+	inflight int
+	dropped  bool // out of this round
+}
+
+type blockReq struct {
+	peer   *fetchPeer
+	items  []*fetchItem
+	hashes []types.Hash
+}
+
+type blockResp struct {
+	req    *blockReq
+	blocks []*types.Block // as many as arrived; nil for a block the peer lacks
+	err    error
+}
+
+type importResult struct {
+	it  *fetchItem
+	err error
+}
+
+type fetcher struct {
+	s      *syncer
+	b      Backend
+	start  time.Time
+	tip0   chain.Tip
+	maxBlk int
+
+	items   map[types.Hash]*fetchItem
+	order   []*fetchItem // the tracked window in height order
+	cursor  int          // order[:cursor] are importing, imported or dead
+	queue   []*fetchItem // items to request, by pos
+	peers   []*fetchPeer // usable in this round
+	all     map[peer.ID]*fetchPeer
+	version uint64 // syncer version the peers were read at
+	dirty   bool   // the window may have moved: refill
+	gen     uint64 // refills so far
+	avgSize float64
+
+	inflight, importing int
+	imported            uint64
+	headersDone         bool
+	// quiet: a refill after everything settled found nothing new.
+	quiet   bool
+	lastLog time.Time
+
+	respCh   chan blockResp
+	importCh chan *fetchItem
+	resultCh chan importResult
+}
+
+func newFetcher(s *syncer, tip0 chain.Tip) *fetcher {
+	f := &fetcher{
+		s: s, b: s.n.backend, start: time.Now(), tip0: tip0,
+		maxBlk:   s.n.params.MaxBlockSize,
+		items:    make(map[types.Hash]*fetchItem),
+		all:      make(map[peer.ID]*fetchPeer),
+		dirty:    true,
+		avgSize:  initialAvgSize,
+		version:  ^uint64(0),
+		lastLog:  time.Now(),
+		respCh:   make(chan blockResp),
+		importCh: make(chan *fetchItem, importQueue),
+		resultCh: make(chan importResult, importQueue),
+	}
+	return f
+}
+
+func (f *fetcher) batchSize() int {
+	return min(MaxBlocksPerRequest, max(1, int(batchBytes/f.avgSize)))
+}
+
+func (f *fetcher) window() int {
+	return min(maxWindow, max(minWindow, int(windowBytes/f.avgSize)))
+}
+
+// run fetches and imports until nothing more can be done in this round:
+// the header phase is over and every missing block is imported or no
+// peer can supply it. It returns an error only for a failure of this node.
+func (f *fetcher) run(ctx context.Context, progress <-chan struct{}, hdone <-chan struct{}) (err error) {
+	fctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		f.importer(fctx)
+	}()
+	defer func() {
+		// Abandon the requests in flight, take back from the importer what
+		// it was handed and did not start, and join everything.
+		cancel()
+		close(f.importCh)
+		for f.inflight > 0 || f.importing > 0 {
+			select {
+			case <-f.respCh:
+				f.inflight--
+			case r := <-f.resultCh:
+				f.importing--
+				if r.err == nil {
+					f.imported++
+				}
+			}
+		}
+		wg.Wait()
+	}()
+	tick := time.NewTicker(housekeeping)
+	defer tick.Stop()
+	for {
+		if f.version != f.s.currentVersion() {
+			f.refreshPeers()
+		}
+		if f.dirty && (f.idle() || len(f.queue) < f.batchSize()*f.s.maxInflight*max(1, len(f.peers))) {
+			f.refill()
+		}
+		f.assign(fctx, &wg)
+		f.feed()
+		if f.idle() {
+			if f.dirty {
+				continue // refill first
+			}
+			if f.headersDone {
+				if len(f.queue) == 0 && f.cursor == len(f.order) {
+					if !f.quiet {
+						// One more look: the window may have moved on.
+						f.quiet, f.dirty = true, true
+						continue
+					}
+					return nil
+				}
+				// What is queued cannot be had from any peer: skip it and
+				// import what arrived beyond it.
+				for _, it := range f.queue {
+					it.state = itemDead
+				}
+				f.queue = f.queue[:0]
+				f.feed()
+				if f.idle() {
+					return nil
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case r := <-f.respCh:
+			f.handleResponse(r)
+		case r := <-f.resultCh:
+			if err := f.handleImport(r); err != nil {
+				return err
+			}
+			for more := true; more; { // take what else is there in one go
+				select {
+				case r := <-f.resultCh:
+					if err := f.handleImport(r); err != nil {
+						return err
+					}
+				default:
+					more = false
+				}
+			}
+			f.logProgress()
+		case <-progress:
+			f.dirty = true
+		case <-hdone:
+			hdone = nil
+			f.headersDone, f.dirty = true, true
+		case <-tick.C:
+			f.logProgress()
+		}
+	}
+}
+
+// idle: nothing in flight, nothing being imported, nothing ready to hand
+// over.
+func (f *fetcher) idle() bool {
+	return f.inflight == 0 && f.importing == 0 && (f.cursor == len(f.order) || f.order[f.cursor].state != itemReady)
+}
+
+// refreshPeers brings the fetcher's peers up to date with the syncer's.
+func (f *fetcher) refreshPeers() {
+	s := f.s
+	s.mu.Lock()
+	f.version = s.version.Load()
+	f.peers = f.peers[:0]
+	for p, sp := range s.peers {
+		if !sp.usable() {
+			continue
+		}
+		fp := f.all[p]
+		if fp == nil {
+			fp = &fetchPeer{id: p}
+			f.all[p] = fp
+		}
+		fp.height = sp.height
+		if !fp.dropped {
+			f.peers = append(f.peers, fp)
+		}
+	}
+	s.mu.Unlock()
+	f.dirty = true
+}
+
+// refill re-reads the window of missing blocks: new ones are queued,
+// tracked ones no longer missing (imported, or off the best header chain)
+// are forgotten.
+func (f *fetcher) refill() {
+	f.dirty = false
+	missing := f.b.MissingBlocks(f.window())
+	heightOf := f.heights(missing)
+	f.gen++
+	order := make([]*fetchItem, 0, len(missing))
+	for i, h := range missing {
+		it := f.items[h]
+		if it == nil {
+			it = &fetchItem{hash: h, state: itemQueued, height: heightOf(i)}
+			f.items[h] = it
+			f.quiet = false
+		}
+		it.pos, it.gen = len(order), f.gen
+		order = append(order, it)
+	}
+	for h, it := range f.items {
+		if it.gen != f.gen && it.state != itemImporting {
+			delete(f.items, h) // a response for it is ignored
+		}
+	}
+	f.order, f.cursor = order, 0
+	f.queue = f.queue[:0]
+	for _, it := range order {
+		if it.state == itemQueued {
+			f.queue = append(f.queue, it)
+		}
+	}
+	f.advance()
+}
+
+// heights returns the height of missing[i], 0 if unknown. Missing blocks
+// are usually consecutive: then the first and last heights give them all.
+func (f *fetcher) heights(missing []types.Hash) func(i int) uint64 {
+	if len(missing) == 0 {
+		return func(int) uint64 { return 0 }
+	}
+	height := func(h types.Hash) uint64 {
+		if hi, err := f.b.Header(h); err == nil {
+			return hi.Header.Height
+		}
+		return 0
+	}
+	first, last := height(missing[0]), height(missing[len(missing)-1])
+	if first > 0 && last == first+uint64(len(missing)-1) {
+		return func(i int) uint64 { return first + uint64(i) }
+	}
+	return func(i int) uint64 { return height(missing[i]) }
+}
+
+// advance moves the cursor past items that need no more handling here.
+func (f *fetcher) advance() {
+	for f.cursor < len(f.order) {
+		st := f.order[f.cursor].state
+		if st != itemImporting && st != itemDead {
+			return
+		}
+		f.cursor++
+	}
+}
+
+// requeue puts it back in the queue in height order, or marks it dead if
+// no peer is left to ask.
+func (f *fetcher) requeue(it *fetchItem) {
+	it.req, it.block = nil, nil
+	if !slices.ContainsFunc(f.peers, func(fp *fetchPeer) bool { return !fp.dropped && !it.triedBy(fp.id) }) {
+		it.state = itemDead
+		f.advance()
+		return
+	}
+	it.state = itemQueued
+	i, _ := slices.BinarySearchFunc(f.queue, it.pos, func(q *fetchItem, pos int) int { return q.pos - pos })
+	f.queue = slices.Insert(f.queue, i, it)
+}
+
+// canServe reports whether fp should be asked for it: not tried yet, and
+// claiming its height, unless no untried peer does.
+func (f *fetcher) canServe(fp *fetchPeer, it *fetchItem) bool {
+	if it.triedBy(fp.id) {
+		return false
+	}
+	if it.height == 0 || fp.height >= it.height {
+		return true
+	}
+	return !slices.ContainsFunc(f.peers, func(o *fetchPeer) bool {
+		return !o.dropped && o.height >= it.height && !it.triedBy(o.id)
+	})
+}
+
+// assign hands batches from the queue to the least-loaded peers with room.
+func (f *fetcher) assign(ctx context.Context, wg *sync.WaitGroup) {
+	var busy map[*fetchPeer]bool // peers with nothing to take
+	for len(f.queue) > 0 {
+		var fp *fetchPeer
+		for _, c := range f.peers {
+			if !c.dropped && !busy[c] && c.inflight < f.s.maxInflight && (fp == nil || c.inflight < fp.inflight) {
+				fp = c
+			}
+		}
+		if fp == nil {
+			return
+		}
+		n := f.batchSize()
+		req := &blockReq{peer: fp}
+		rest := f.queue[:0]
+		for i, it := range f.queue {
+			if len(req.items) < n && f.canServe(fp, it) {
+				it.state, it.req = itemInflight, req
+				req.items = append(req.items, it)
+				req.hashes = append(req.hashes, it.hash)
+				continue
+			}
+			if len(req.items) >= n {
+				rest = append(rest, f.queue[i:]...)
+				break
+			}
+			rest = append(rest, it)
+		}
+		f.queue = rest
+		if len(req.items) == 0 {
+			if busy == nil {
+				busy = make(map[*fetchPeer]bool)
+			}
+			busy[fp] = true
+			continue
+		}
+		fp.inflight++
+		f.inflight++
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f.respCh <- f.fetch(ctx, req)
+		}()
+	}
+}
+
+// fetch runs one blocks request. An answer whose blocks pass the answer
+// budget beyond its first block is a bad answer.
+func (f *fetcher) fetch(ctx context.Context, req *blockReq) blockResp {
+	resp := blockResp{req: req}
+	budget := f.s.answerBudget()
+	resp.err = f.s.request(ctx, req.peer.id, protoBlocks, encodeBlocksRequest(req.hashes), func(r *bufio.Reader) error {
+		var buf []byte // DecodeBlock copies what it keeps
+		got := 0       // bytes of blocks in the answer so far
+		for _, h := range req.hashes {
+			b, err := readFrameInto(r, f.maxBlk, buf)
+			if err != nil {
+				return asBadAnswer(err)
+			}
+			if len(b) == 0 {
+				resp.blocks = append(resp.blocks, nil)
+				continue
+			}
+			if budget > 0 && got > 0 && got+len(b) > budget {
+				return badAnswer{fmt.Errorf("blocks answer passes its budget of %d bytes", budget)}
+			}
+			got += len(b)
+			buf = b
+			blk, err := types.DecodeBlock(b, f.maxBlk)
+			if err != nil {
+				return badAnswer{err}
+			}
+			if got := blk.Hash(); got != h {
+				return badAnswer{fmt.Errorf("asked for block %s, got %s", h, got)}
+			}
+			resp.blocks = append(resp.blocks, blk)
+		}
+		return nil
+	})
+	return resp
+}
+
+// handleResponse files the blocks of an answer and requeues the rest. An
+// empty frame after got > 0 bytes of blocks, where a block of the largest
+// size would have taken the answer past its budget, may be a block the
+// peer did not send now (see syncproto.go): it is asked again, of this
+// peer too. Each answer settles at least its first block, so asking again
+// ends.
+func (f *fetcher) handleResponse(r blockResp) {
+	fp := r.req.peer
+	fp.inflight--
+	f.inflight--
+	if r.err != nil && !fp.dropped && !errors.Is(r.err, context.Canceled) {
+		// Only the first failure of a peer in a round costs it.
+		f.s.n.log.Debug("block request failed", "peer", fp.id, "blocks", len(r.req.items), "err", r.err)
+		fp.dropped = true
+		f.s.punish(fp.id, "blocks", r.err)
+	}
+	budget := f.s.answerBudget()
+	got := 0 // bytes of blocks in the answer before item i
+	for i, it := range r.req.items {
+		var blk *types.Block
+		if i < len(r.blocks) {
+			blk = r.blocks[i]
+		}
+		size := 0
+		if blk != nil {
+			size = blk.EncodedSize() // the frame's length: encodings are canonical
+		}
+		before := got
+		got += size
+		if f.items[it.hash] != it || it.req != r.req || it.state != itemInflight {
+			continue // forgotten or reassigned meanwhile
+		}
+		switch {
+		case blk != nil:
+			it.state, it.block, it.from, it.req = itemReady, blk, fp.id, nil
+			f.avgSize += (float64(size) - f.avgSize) / 16
+		case i < len(r.blocks) && budget > 0 && before > 0 && before+f.maxBlk > budget:
+			f.requeue(it) // perhaps cut by the answer budget: not tried
+		default: // lacked, or not delivered
+			it.tried = append(it.tried, fp.id)
+			f.requeue(it)
+		}
+	}
+}

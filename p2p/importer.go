@@ -1,0 +1,136 @@
+package p2p
+
+// The importer side of the body phase (see fetcher.go): ready blocks are
+// handed to the importer goroutine in height order, and each import
+// result is filed.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cairn-ledger/cairn/chain"
+	"github.com/cairn-ledger/cairn/consensus"
+)
+
+// feed hands ready blocks to the importer in height order.
+func (f *fetcher) feed() {
+	for f.cursor < len(f.order) {
+		it := f.order[f.cursor]
+		switch it.state {
+		case itemImporting, itemDead:
+			f.cursor++
+			continue
+		case itemReady:
+		default:
+			return
+		}
+		select {
+		case f.importCh <- it:
+			it.state = itemImporting
+			f.importing++
+			f.cursor++
+		default:
+			return
+		}
+	}
+}
+
+// importer imports the blocks it is handed, in order, until ctx ends; then
+// it only hands them back, so that a stopping node does not import what
+// was queued.
+//
+// The Network's stopped flag is checked as well as ctx: a context reports
+// its cancellation before its descendants do (Err is set before the
+// children are cancelled, one by one), and a block imported after Stop has
+// begun would be imported after the caller was told the node stopped.
+func (f *fetcher) importer(ctx context.Context) {
+	for it := range f.importCh {
+		if ctx.Err() != nil || f.s.n.stopped.Load() {
+			f.resultCh <- importResult{it: it, err: context.Canceled}
+			continue
+		}
+		_, err := f.b.ProcessBlock(it.block, chain.Origin{Peer: string(it.from)})
+		f.resultCh <- importResult{it: it, err: err}
+	}
+}
+
+// handleImport files an import result: a body that does not fit its
+// header or breaks a rule costs its supplier a penalty and its place in
+// the round; a body-only fault is asked of another peer.
+func (f *fetcher) handleImport(r importResult) error {
+	f.importing--
+	it := r.it
+	it.block = nil
+	if r.err == nil {
+		f.imported++
+		if f.items[it.hash] == it {
+			delete(f.items, it.hash)
+		}
+		if f.imported%uint64(f.window()/4+1) == 0 {
+			f.dirty = true
+		}
+		return nil
+	}
+	code := consensus.CodeOf(r.err)
+	switch {
+	case code == consensus.ErrTimeTooNew:
+		f.s.n.log.Debug("synced block is from the future", "hash", it.hash, "err", r.err)
+		it.state = itemDead
+		return nil
+	case code != 0 || errors.Is(r.err, chain.ErrKnownInvalid):
+	default:
+		return fmt.Errorf("import block %s: %w", it.hash, r.err)
+	}
+	// One penalty per peer and round: the other blocks of its answers
+	// are likely bad too.
+	if fp := f.all[it.from]; fp != nil && !fp.dropped {
+		fp.dropped = true
+		f.s.n.penalize(it.from, fmt.Sprintf("synced block %s: %v", it.hash, r.err), PenaltyBadSyncAnswer)
+		f.s.dropPeer(it.from)
+	}
+	switch code {
+	case consensus.ErrBlockTooBig, consensus.ErrBadTxRoot, consensus.ErrDuplicateTx:
+		// The body does not match its header: ask someone else.
+		if f.items[it.hash] == it {
+			it.tried = append(it.tried, it.from)
+			f.requeue(it)
+			f.cursor = min(f.cursor, it.pos)
+		}
+	default:
+		// The block is invalid and the chain has condemned it: the best
+		// header chain is another one now.
+		delete(f.items, it.hash)
+		f.dirty = true
+	}
+	return nil
+}
+
+// logProgress logs the sync progress (DESIGN.md §13), at most every
+// progressEvery.
+func (f *fetcher) logProgress() {
+	if time.Since(f.lastLog) < f.s.progressEvery {
+		return
+	}
+	f.lastLog = time.Now()
+	tip, best := f.b.Tip(), f.b.BestHeader()
+	target := max(best.Header.Height, f.s.status().TargetHeight)
+	done := tip.Height - min(tip.Height, f.tip0.Height)
+	total := target - min(target, f.tip0.Height)
+	pct := 100.0
+	if total > 0 {
+		pct = float64(int64(float64(done)/float64(total)*1000)) / 10
+	}
+	el := time.Since(f.start)
+	eta := "unknown"
+	if done > 0 && target > tip.Height {
+		d := time.Duration(float64(el) / float64(done) * float64(target-tip.Height))
+		eta = d.Round(time.Second).String()
+		if d < 10*time.Second {
+			eta = d.Round(100 * time.Millisecond).String()
+		}
+	}
+	f.s.n.log.Info("sync progress", "height", tip.Height, "target", target, "percent", pct,
+		"blocks/s", rate(f.imported, el), "eta", eta)
+}
