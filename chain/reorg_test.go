@@ -1,10 +1,8 @@
 package chain_test
 
 import (
-	"errors"
 	"fmt"
 	"math/big"
-	"slices"
 	"testing"
 
 	"github.com/cairn-ledger/cairn/chain"
@@ -15,11 +13,12 @@ import (
 )
 
 // Reorganisation tests (acceptance item 4). Each scenario is a script of
-// named blocks drawn as a diagram; after every step the tip, its state
-// (account by account, against chaintest's independent model), the state
-// root recomputed from scratch and the indexes are checked (CheckTip, which
-// also runs Verify). Branches carry txs, some shared between branches and
-// some from a sender whose nonce sequence differs between branches, so that
+// named blocks drawn as a diagram (chaintest.Script): steps say what each
+// delivery must do, and ExpectTip steps check the tip, its state (account
+// by account, against chaintest's independent model), the state root
+// recomputed from scratch and the indexes (CheckTip, which also runs
+// Verify). Branches carry txs, some shared between branches and some from
+// a sender whose nonce sequence differs between branches, so that
 // disconnecting really has to undo.
 
 var (
@@ -29,161 +28,15 @@ var (
 	reorgDave  = chaintest.Key("dave").Address()
 )
 
-// reorgScript is one scripted chain: a builder, a chain on an in-memory
-// database and the names of the blocks built, for messages.
-type reorgScript struct {
-	t     *testing.T
-	g     *chaintest.Builder
-	c     *chain.Chain
-	names map[types.Hash]string
-}
-
-func newReorgScript(t *testing.T) *reorgScript {
-	g := chaintest.New(t)
-	s := &reorgScript{t: t, g: g, names: map[types.Hash]string{g.Hash("genesis"): "genesis"}}
-	return s
-}
-
-// open opens the chain once the blocks are built.
-func (s *reorgScript) open() *chain.Chain {
-	s.c = s.g.Open(chain.Config{})
-	return s.c
-}
-
-// block builds the named child of parent and records its name.
-func (s *reorgScript) block(name, parent string, gen func(g *chaintest.BlockGen)) *types.Block {
-	s.t.Helper()
-	blk := s.g.Block(name, parent, gen)
-	s.names[blk.Hash()] = name
-	return blk
-}
-
-// chain builds n blocks prefix+height on top of parent, calling gen (if not
-// nil) with each block's height.
-func (s *reorgScript) chain(prefix, parent string, n int, gen func(h uint64, g *chaintest.BlockGen)) {
-	s.t.Helper()
-	h := s.g.Get(parent).Header.Height
-	for i := 0; i < n; i++ {
-		h++
-		name := fmt.Sprintf("%s%d", prefix, h)
-		var f func(g *chaintest.BlockGen)
-		if gen != nil {
-			f = func(g *chaintest.BlockGen) { gen(h, g) }
-		}
-		s.block(name, parent, f)
-		parent = name
+// TestScripts replays chaintest's shared consensus scripts against a chain
+// directly; node/nodetest replays the same ones through gossip and sync.
+func TestScripts(t *testing.T) {
+	for _, sc := range chaintest.Scripts() {
+		t.Run(sc.Name, func(t *testing.T) {
+			s := sc.Build(t)
+			s.Play(s.Open(chain.Config{}))
+		})
 	}
-}
-
-func (s *reorgScript) name(h types.Hash) string {
-	if n, ok := s.names[h]; ok {
-		return n
-	}
-	return h.String()[:12]
-}
-
-func (s *reorgScript) blockNames(blks []*types.Block) []string {
-	out := make([]string, len(blks))
-	for i, b := range blks {
-		out[i] = s.name(b.Hash())
-	}
-	return out
-}
-
-// process feeds the named block and checks the status and the blocks
-// disconnected (old tip first) and connected (in order).
-func (s *reorgScript) process(name string, want chain.ProcessStatus, disconnected, connected []string) chain.Result {
-	s.t.Helper()
-	res, err := s.c.ProcessBlock(s.g.Get(name))
-	if err != nil {
-		s.t.Fatalf("process %s: %v", name, err)
-	}
-	if res.Status != want {
-		s.t.Fatalf("process %s: status %v, want %v", name, res.Status, want)
-	}
-	if got := s.blockNames(res.Disconnected); !slices.Equal(got, disconnected) && len(got)+len(disconnected) > 0 {
-		s.t.Fatalf("process %s: disconnected %v, want %v", name, got, disconnected)
-	}
-	if got := s.blockNames(res.Connected); !slices.Equal(got, connected) && len(got)+len(connected) > 0 {
-		s.t.Fatalf("process %s: connected %v, want %v", name, got, connected)
-	}
-	return res
-}
-
-// connect feeds blocks that each extend the tip.
-func (s *reorgScript) connect(names ...string) {
-	s.t.Helper()
-	for _, n := range names {
-		s.process(n, chain.StatusConnected, nil, []string{n})
-	}
-}
-
-// side feeds blocks that each land on a branch with no more work than the
-// tip.
-func (s *reorgScript) side(names ...string) {
-	s.t.Helper()
-	for _, n := range names {
-		s.process(n, chain.StatusSideChain, nil, nil)
-	}
-}
-
-// refuse feeds the named block and wants an error matching target (an
-// error, or a *consensus.RuleError with the wanted code).
-func (s *reorgScript) refuse(name string, target error) {
-	s.t.Helper()
-	res, err := s.c.ProcessBlock(s.g.Get(name))
-	if !errors.Is(err, target) {
-		s.t.Fatalf("process %s: %v (status %v), want %v", name, err, res.Status, target)
-	}
-}
-
-// txIn checks the tx index: tx is at the named main-chain block, or, with
-// block "", on no main-chain block.
-func (s *reorgScript) txIn(tx *types.Tx, block string) {
-	s.t.Helper()
-	loc, err := s.c.TxLocation(tx.ID())
-	if block == "" {
-		if !errors.Is(err, chain.ErrNotFound) {
-			s.t.Fatalf("tx %s: at %s (%v), want not on the main chain", tx.ID(), s.name(loc.Block), err)
-		}
-		return
-	}
-	if err != nil {
-		s.t.Fatalf("tx %s: %v, want in %s", tx.ID(), err, block)
-	}
-	blk := s.g.Get(block)
-	if loc.Block != blk.Hash() || loc.Height != blk.Header.Height || blk.Txs[loc.Index].ID() != tx.ID() {
-		s.t.Fatalf("tx %s: at %s height %d index %d, want in %s", tx.ID(), s.name(loc.Block), loc.Height, loc.Index, block)
-	}
-}
-
-// mainChain checks that the main chain is exactly the named blocks above
-// genesis, and that each of them is marked on the main chain.
-func (s *reorgScript) mainChain(names ...string) {
-	s.t.Helper()
-	if tip := s.c.Tip(); tip.Height != uint64(len(names)) {
-		s.t.Fatalf("tip at height %d, want %d", tip.Height, len(names))
-	}
-	for i, n := range names {
-		info, err := s.c.HeaderByHeight(uint64(i + 1))
-		if err != nil || info.Hash != s.g.Hash(n) || !info.MainChain {
-			s.t.Fatalf("height %d: %s (%v), want %s", i+1, s.name(info.Hash), err, n)
-		}
-	}
-}
-
-func reorgSeq(prefix string, from, to int) []string {
-	var out []string
-	if from <= to {
-		for i := from; i <= to; i++ {
-			out = append(out, fmt.Sprintf("%s%d", prefix, i))
-		}
-	} else {
-		for i := from; i >= to; i-- {
-			out = append(out, fmt.Sprintf("%s%d", prefix, i))
-		}
-	}
-	return out
 }
 
 // TestReorgOneBlock: a 1-block reorg.
@@ -192,48 +45,51 @@ func reorgSeq(prefix string, from, to int) []string {
 //	             \-> b2 -> b3        b2: tx S again, bob->carol (bob's nonce 0 is
 //	                                 another tx); b3 makes b heavier
 func TestReorgOneBlock(t *testing.T) {
-	s := newReorgScript(t)
+	s := chaintest.NewScript(t, "one-block reorg")
 	var a1tx, shared, a2bob0, a2bob1, b2bob0, b2carol, b3bob1 *types.Tx
-	s.block("a1", "genesis", func(g *chaintest.BlockGen) { a1tx = g.Pay("alice", reorgBob, 1000, 10) })
-	s.block("a2", "a1", func(g *chaintest.BlockGen) {
+	s.Block("a1", "genesis", func(g *chaintest.BlockGen) { a1tx = g.Pay("alice", reorgBob, 1000, 10) })
+	s.Block("a2", "a1", func(g *chaintest.BlockGen) {
 		shared = g.Pay("alice", reorgCarol, 500, 5)
 		a2bob0 = g.Pay("bob", reorgDave, 100, 1)
 		a2bob1 = g.Pay("bob", reorgAlice, 50, 2)
 	})
-	s.block("b2", "a1", func(g *chaintest.BlockGen) {
+	s.Block("b2", "a1", func(g *chaintest.BlockGen) {
 		g.Txs = append(g.Txs, shared)
 		b2bob0 = g.Pay("bob", reorgCarol, 700, 3)
 		b2carol = g.Pay("carol", reorgBob, 1, 1)
 	})
-	s.block("b3", "b2", func(g *chaintest.BlockGen) {
+	s.Block("b3", "b2", func(g *chaintest.BlockGen) {
 		b3bob1 = g.Pay("bob", reorgDave, 3, 1)
 		g.Pay("alice", reorgBob, 9, 1)
 	})
-	c := s.open()
+	c := s.Open(chain.Config{})
 
-	s.connect("a1", "a2")
-	s.g.CheckTip(c, "a2")
-	s.txIn(a2bob0, "a2")
-	s.side("b2")
-	s.g.CheckTip(c, "a2")
-	s.txIn(shared, "a2")
-	s.txIn(b2carol, "")
+	s.Connect("a1", "a2")
+	s.ExpectTip("a2")
+	s.Play(c)
+	s.CheckTx(c, a2bob0, "a2")
+	s.Side("b2")
+	s.ExpectTip("a2")
+	s.Play(c)
+	s.CheckTx(c, shared, "a2")
+	s.CheckTx(c, b2carol, "")
 
-	s.process("b3", chain.StatusConnected, []string{"a2"}, []string{"b2", "b3"})
-	s.g.CheckTip(c, "b3")
-	s.mainChain("a1", "b2", "b3")
-	s.txIn(a1tx, "a1")
-	s.txIn(shared, "b2")
-	s.txIn(a2bob0, "")
-	s.txIn(a2bob1, "")
-	s.txIn(b2bob0, "b2")
-	s.txIn(b2carol, "b2")
-	s.txIn(b3bob1, "b3")
+	s.Reorg("b3", []string{"a2"}, []string{"b2", "b3"})
+	s.ExpectTip("b3")
+	s.Play(c)
+	s.CheckMainChain(c, "a1", "b2", "b3")
+	s.CheckTx(c, a1tx, "a1")
+	s.CheckTx(c, shared, "b2")
+	s.CheckTx(c, a2bob0, "")
+	s.CheckTx(c, a2bob1, "")
+	s.CheckTx(c, b2bob0, "b2")
+	s.CheckTx(c, b2carol, "b2")
+	s.CheckTx(c, b3bob1, "b3")
 	if acc, _ := c.Account(reorgBob); acc.Nonce != 2 {
 		t.Fatalf("bob's nonce %d after the reorg, want 2 (b branch)", acc.Nonce)
 	}
 	for name, main := range map[string]bool{"a2": false, "b2": true, "b3": true} {
-		info, err := c.Header(s.g.Hash(name))
+		info, err := c.Header(s.Hash(name))
 		if err != nil || info.MainChain != main || !info.Valid || !info.HasData || info.Invalid {
 			t.Fatalf("Header(%s) = %+v, %v; want MainChain %v, valid, with data", name, info, err, main)
 		}
@@ -250,11 +106,11 @@ func TestReorgOneBlock(t *testing.T) {
 // b-block, in another rotation, so their nonce sequences differ between the
 // branches. dave sends only in a1 and a50, and b1 and b50 repeat those very
 // txs, so they stay confirmed (at a new place) through the reorg.
-func reorgDeepScript(t *testing.T) (s *reorgScript, a1tx, a50tx, a99tx *types.Tx) {
-	s = newReorgScript(t)
+func reorgDeepScript(t *testing.T) (s *chaintest.Script, a1tx, a50tx, a99tx *types.Tx) {
+	s = chaintest.NewScript(t, "100-block reorg")
 	w := chaintest.Wallets[:3]
 	atx := map[uint64]*types.Tx{}
-	s.chain("a", "genesis", 100, func(h uint64, g *chaintest.BlockGen) {
+	s.Branch("a", "genesis", 100, func(h uint64, g *chaintest.BlockGen) {
 		if h == 1 || h == 50 {
 			atx[h] = g.Pay("dave", reorgCarol, 5000+h, 3)
 		}
@@ -267,7 +123,7 @@ func reorgDeepScript(t *testing.T) (s *reorgScript, a1tx, a50tx, a99tx *types.Tx
 			g.Pay(from, reorgDave, h, 1)
 		}
 	})
-	s.chain("b", "genesis", 101, func(h uint64, g *chaintest.BlockGen) {
+	s.Branch("b", "genesis", 101, func(h uint64, g *chaintest.BlockGen) {
 		if h == 1 || h == 50 {
 			g.Txs = append(g.Txs, atx[h])
 		}
@@ -275,7 +131,7 @@ func reorgDeepScript(t *testing.T) (s *reorgScript, a1tx, a50tx, a99tx *types.Tx
 			g.Pay(w[(h+k+2)%3], chaintest.Key(w[(h+k)%3]).Address(), 7*h+k, 2)
 		}
 	})
-	if s.g.State("b50") == nil || s.g.State("b101") == nil {
+	if s.State("b50") == nil || s.State("b101") == nil {
 		t.Fatal("the b branch is invalid in the model: the shared txs do not fit")
 	}
 	return s, atx[1], atx[50], atx[99]
@@ -287,42 +143,44 @@ func reorgDeepScript(t *testing.T) (s *reorgScript, a1tx, a50tx, a99tx *types.Tx
 func TestReorgDeep(t *testing.T) {
 	t.Run("in order", func(t *testing.T) {
 		s, a1tx, a50tx, a99tx := reorgDeepScript(t)
-		c := s.open()
-		s.connect(reorgSeq("a", 1, 100)...)
-		s.g.CheckTip(c, "a100")
-		s.txIn(a99tx, "a99")
-		s.side(reorgSeq("b", 1, 100)...)
-		s.g.CheckTip(c, "a100")
-		s.process("b101", chain.StatusConnected, reorgSeq("a", 100, 1), reorgSeq("b", 1, 101))
-		s.g.CheckTip(c, "b101")
-		s.mainChain(reorgSeq("b", 1, 101)...)
-		s.txIn(a1tx, "b1")
-		s.txIn(a50tx, "b50")
-		s.txIn(a99tx, "")
+		c := s.Open(chain.Config{})
+		s.Connect(chaintest.Seq("a", 1, 100)...)
+		s.ExpectTip("a100")
+		s.Play(c)
+		s.CheckTx(c, a99tx, "a99")
+		s.Side(chaintest.Seq("b", 1, 100)...)
+		s.ExpectTip("a100")
+		s.Reorg("b101", chaintest.Seq("a", 100, 1), chaintest.Seq("b", 1, 101))
+		s.ExpectTip("b101")
+		s.Play(c)
+		s.CheckMainChain(c, chaintest.Seq("b", 1, 101)...)
+		s.CheckTx(c, a1tx, "b1")
+		s.CheckTx(c, a50tx, "b50")
+		s.CheckTx(c, a99tx, "")
 	})
 	t.Run("branch as orphans", func(t *testing.T) {
 		s, a1tx, a50tx, a99tx := reorgDeepScript(t)
-		c := s.open()
-		s.connect(reorgSeq("a", 1, 100)...)
+		c := s.Open(chain.Config{})
+		s.Connect(chaintest.Seq("a", 1, 100)...)
 		// Orphans are held only within 32 blocks of the tip's height:
 		// b101 down to b68; the rest of the branch comes in order.
-		for _, n := range reorgSeq("b", 101, 68) {
-			s.process(n, chain.StatusOrphan, nil, nil)
-		}
+		s.Orphan(chaintest.Seq("b", 101, 68)...)
+		s.Play(c)
 		if n := c.OrphanCount(); n != 34 {
 			t.Fatalf("%d orphans, want 34", n)
 		}
-		s.side(reorgSeq("b", 1, 66)...)
-		s.g.CheckTip(c, "a100")
-		s.process("b67", chain.StatusConnected, reorgSeq("a", 100, 1), reorgSeq("b", 1, 101))
+		s.Side(chaintest.Seq("b", 1, 66)...)
+		s.ExpectTip("a100")
+		s.Reorg("b67", chaintest.Seq("a", 100, 1), chaintest.Seq("b", 1, 101))
+		s.ExpectTip("b101")
+		s.Play(c)
 		if n := c.OrphanCount(); n != 0 {
 			t.Fatalf("%d orphans left, want 0", n)
 		}
-		s.g.CheckTip(c, "b101")
-		s.mainChain(reorgSeq("b", 1, 101)...)
-		s.txIn(a1tx, "b1")
-		s.txIn(a50tx, "b50")
-		s.txIn(a99tx, "")
+		s.CheckMainChain(c, chaintest.Seq("b", 1, 101)...)
+		s.CheckTx(c, a1tx, "b1")
+		s.CheckTx(c, a50tx, "b50")
+		s.CheckTx(c, a99tx, "")
 	})
 }
 
@@ -330,20 +188,20 @@ func TestReorgDeep(t *testing.T) {
 // its header and body rules all pass.
 type reorgBreak struct {
 	name string
-	gen  func(s *reorgScript, g *chaintest.BlockGen)
+	gen  func(s *chaintest.Script, g *chaintest.BlockGen)
 	code consensus.ErrorCode
 }
 
 var reorgBreaks = []reorgBreak{
-	{"insufficient balance", func(s *reorgScript, g *chaintest.BlockGen) {
+	{"insufficient balance", func(s *chaintest.Script, g *chaintest.BlockGen) {
 		g.Pay("carol", reorgBob, 5, 1)
 		g.Pay("dave", reorgAlice, 3*chaintest.GenesisFunds, 1)
 	}, consensus.ErrInsufficientBalance},
-	{"wrong nonce", func(s *reorgScript, g *chaintest.BlockGen) {
+	{"wrong nonce", func(s *chaintest.Script, g *chaintest.BlockGen) {
 		g.Pay("carol", reorgBob, 5, 1)
-		g.Txs = append(g.Txs, s.g.Tx("alice", reorgBob, 1, 1, 7))
+		g.Txs = append(g.Txs, s.Tx("alice", reorgBob, 1, 1, 7))
 	}, consensus.ErrWrongNonce},
-	{"wrong state root", func(s *reorgScript, g *chaintest.BlockGen) {
+	{"wrong state root", func(s *chaintest.Script, g *chaintest.BlockGen) {
 		g.Pay("carol", reorgBob, 5, 1)
 		g.KeepStateRoot = true
 		g.Header.StateRoot = types.Sum([]byte("not the state"))
@@ -364,37 +222,39 @@ func TestReorgInvalidInHeavierBranch(t *testing.T) {
 		//	             \-> b2 -> b3 -> b4 -> b5 -> b6     (b4 invalid; b6 comes later)
 		//	                          \-> c4 -> c5          (valid: reorg to c5)
 		t.Run(br.name+"/valid prefix lighter", func(t *testing.T) {
-			s := newReorgScript(t)
-			s.chain("a", "genesis", 4, func(h uint64, g *chaintest.BlockGen) { g.Pay("alice", reorgCarol, h, 1) })
-			s.block("b2", "a1", func(g *chaintest.BlockGen) { g.Pay("alice", reorgDave, 20, 2) })
-			s.block("b3", "b2", func(g *chaintest.BlockGen) { g.Pay("bob", reorgDave, 30, 2) })
-			s.block("b4", "b3", func(g *chaintest.BlockGen) { br.gen(s, g) })
-			s.block("b5", "b4", func(g *chaintest.BlockGen) { g.Pay("dave", reorgCarol, 1, 1) })
-			s.block("b6", "b5", nil)
-			s.block("c4", "b3", func(g *chaintest.BlockGen) { g.Pay("carol", reorgAlice, 40, 3) })
-			s.block("c5", "c4", func(g *chaintest.BlockGen) { g.Pay("alice", reorgCarol, 50, 3) })
-			c := s.open()
+			s := chaintest.NewScript(t, br.name)
+			s.Branch("a", "genesis", 4, func(h uint64, g *chaintest.BlockGen) { g.Pay("alice", reorgCarol, h, 1) })
+			s.Block("b2", "a1", func(g *chaintest.BlockGen) { g.Pay("alice", reorgDave, 20, 2) })
+			s.Block("b3", "b2", func(g *chaintest.BlockGen) { g.Pay("bob", reorgDave, 30, 2) })
+			s.Block("b4", "b3", func(g *chaintest.BlockGen) { br.gen(s, g) })
+			s.Block("b5", "b4", func(g *chaintest.BlockGen) { g.Pay("dave", reorgCarol, 1, 1) })
+			s.Block("b6", "b5", nil)
+			s.Block("c4", "b3", func(g *chaintest.BlockGen) { g.Pay("carol", reorgAlice, 40, 3) })
+			s.Block("c5", "c4", func(g *chaintest.BlockGen) { g.Pay("alice", reorgCarol, 50, 3) })
+			c := s.Open(chain.Config{})
 
-			s.connect("a1", "a2", "a3", "a4")
-			s.side("b2", "b3", "b4")
-			s.refuse("b5", &consensus.RuleError{Code: consensus.ErrInvalidAncestor})
-			s.g.CheckTip(c, "a4")
+			s.Connect("a1", "a2", "a3", "a4")
+			s.Side("b2", "b3", "b4")
+			s.Reject("b5", consensus.ErrInvalidAncestor)
+			s.ExpectTip("a4")
+			s.Play(c)
 			for name, invalid := range map[string]bool{"b2": false, "b3": false, "b4": true, "b5": true} {
-				info, err := c.Header(s.g.Hash(name))
+				info, err := c.Header(s.Hash(name))
 				if err != nil || info.Invalid != invalid || info.MainChain {
 					t.Fatalf("Header(%s) = %+v, %v; want Invalid %v, off the main chain", name, info, err, invalid)
 				}
 			}
-			s.refuse("b6", &consensus.RuleError{Code: consensus.ErrInvalidAncestor})
-			s.refuse("b6", chain.ErrKnownInvalid)
-			s.refuse("b5", chain.ErrKnownInvalid)
-			s.refuse("b4", chain.ErrKnownInvalid)
-			s.g.CheckTip(c, "a4")
+			s.Reject("b6", consensus.ErrInvalidAncestor)
+			s.RejectKnown("b6")
+			s.RejectKnown("b5")
+			s.RejectKnown("b4")
+			s.ExpectTip("a4")
 
-			s.side("c4")
-			s.process("c5", chain.StatusConnected, []string{"a4", "a3", "a2"}, []string{"b2", "b3", "c4", "c5"})
-			s.g.CheckTip(c, "c5")
-			s.mainChain("a1", "b2", "b3", "c4", "c5")
+			s.Side("c4")
+			s.Reorg("c5", []string{"a4", "a3", "a2"}, []string{"b2", "b3", "c4", "c5"})
+			s.ExpectTip("c5")
+			s.Play(c)
+			s.CheckMainChain(c, "a1", "b2", "b3", "c4", "c5")
 		})
 
 		// The valid prefix b2-b3 has more work than a2: the node ends on b3.
@@ -405,33 +265,34 @@ func TestReorgInvalidInHeavierBranch(t *testing.T) {
 		//	genesis -> a1 -> a2                           (main until b3)
 		//	             \-> b2 -> b3 -> b4 -> b5 -> b6   (b4 invalid: tip b3)
 		t.Run(br.name+"/valid prefix heavier", func(t *testing.T) {
-			s := newReorgScript(t)
-			s.chain("a", "genesis", 2, func(h uint64, g *chaintest.BlockGen) { g.Pay("bob", reorgCarol, h, 1) })
-			s.block("b2", "a1", func(g *chaintest.BlockGen) { g.Pay("bob", reorgDave, 20, 2) })
-			s.block("b3", "b2", func(g *chaintest.BlockGen) { g.Pay("bob", reorgDave, 30, 2) })
-			s.block("b4", "b3", func(g *chaintest.BlockGen) { br.gen(s, g) })
-			s.block("b5", "b4", nil)
-			s.block("b6", "b5", nil)
-			s.block("b5x", "b4", func(g *chaintest.BlockGen) { g.Header.Time++ })
-			c := s.open()
+			s := chaintest.NewScript(t, br.name)
+			s.Branch("a", "genesis", 2, func(h uint64, g *chaintest.BlockGen) { g.Pay("bob", reorgCarol, h, 1) })
+			s.Block("b2", "a1", func(g *chaintest.BlockGen) { g.Pay("bob", reorgDave, 20, 2) })
+			s.Block("b3", "b2", func(g *chaintest.BlockGen) { g.Pay("bob", reorgDave, 30, 2) })
+			s.Block("b4", "b3", func(g *chaintest.BlockGen) { br.gen(s, g) })
+			s.Block("b5", "b4", nil)
+			s.Block("b6", "b5", nil)
+			s.Block("b5x", "b4", func(g *chaintest.BlockGen) { g.Header.Time++ })
+			c := s.Open(chain.Config{})
 
-			s.connect("a1", "a2")
-			for _, n := range []string{"b6", "b5", "b4", "b3"} {
-				s.process(n, chain.StatusOrphan, nil, nil)
-			}
-			s.process("b2", chain.StatusConnected, []string{"a2"}, []string{"b2", "b3"})
-			s.g.CheckTip(c, "b3")
+			s.Connect("a1", "a2")
+			s.Orphan("b6", "b5", "b4", "b3")
+			s.Reorg("b2", []string{"a2"}, []string{"b2", "b3"})
+			s.ExpectTip("b3")
+			s.Play(c)
 			if n := c.OrphanCount(); n != 0 {
 				t.Fatalf("%d orphans left: descendants of the invalid b4 are still held", n)
 			}
-			s.refuse("b4", chain.ErrKnownInvalid)
-			s.refuse("b5", chain.ErrKnownInvalid)
-			s.refuse("b5x", &consensus.RuleError{Code: consensus.ErrInvalidAncestor})
+			s.RejectKnown("b4")
+			s.RejectKnown("b5")
+			s.Reject("b5x", consensus.ErrInvalidAncestor)
+			s.Play(c)
 			if n := c.OrphanCount(); n != 0 {
 				t.Fatalf("%d orphans: a child of the invalid b4 was held", n)
 			}
-			s.g.CheckTip(c, "b3")
-			s.mainChain("a1", "b2", "b3")
+			s.ExpectTip("b3")
+			s.Play(c)
+			s.CheckMainChain(c, "a1", "b2", "b3")
 		})
 	}
 
@@ -442,18 +303,19 @@ func TestReorgInvalidInHeavierBranch(t *testing.T) {
 	//	             \-> b2 -> b3 -> b4     (b4 invalid)
 	for _, br := range reorgBreaks {
 		t.Run(br.name+"/invalid block is the heaviest", func(t *testing.T) {
-			s := newReorgScript(t)
-			s.chain("a", "genesis", 3, nil)
-			s.block("b2", "a1", func(g *chaintest.BlockGen) { g.Pay("alice", reorgDave, 20, 2) })
-			s.block("b3", "b2", nil)
-			s.block("b4", "b3", func(g *chaintest.BlockGen) { br.gen(s, g) })
-			c := s.open()
-			s.connect("a1", "a2", "a3")
-			s.side("b2", "b3")
-			s.refuse("b4", &consensus.RuleError{Code: br.code})
-			s.refuse("b4", chain.ErrKnownInvalid)
-			s.g.CheckTip(c, "a3")
-			if info, err := c.Header(s.g.Hash("b4")); err != nil || !info.Invalid {
+			s := chaintest.NewScript(t, br.name)
+			s.Chain("a", "genesis", 3)
+			s.Block("b2", "a1", func(g *chaintest.BlockGen) { g.Pay("alice", reorgDave, 20, 2) })
+			s.Block("b3", "b2", nil)
+			s.Block("b4", "b3", func(g *chaintest.BlockGen) { br.gen(s, g) })
+			c := s.Open(chain.Config{})
+			s.Connect("a1", "a2", "a3")
+			s.Side("b2", "b3")
+			s.Reject("b4", br.code)
+			s.RejectKnown("b4")
+			s.ExpectTip("a3")
+			s.Play(c)
+			if info, err := c.Header(s.Hash("b4")); err != nil || !info.Invalid {
 				t.Fatalf("Header(b4) = %+v, %v; want Invalid", info, err)
 			}
 		})
@@ -466,31 +328,32 @@ func TestReorgInvalidInHeavierBranch(t *testing.T) {
 //	genesis -> a1 -> a2
 //	             \-> b2 -> b3
 func TestReorgEqualWorkTie(t *testing.T) {
-	build := func(t *testing.T) *reorgScript {
-		s := newReorgScript(t)
-		s.block("a1", "genesis", func(g *chaintest.BlockGen) { g.Pay("alice", reorgBob, 10, 1) })
-		s.block("a2", "a1", func(g *chaintest.BlockGen) { g.Pay("bob", reorgCarol, 3, 1) })
-		s.block("b2", "a1", func(g *chaintest.BlockGen) { g.Pay("bob", reorgDave, 4, 1); g.Pay("bob", reorgDave, 5, 1) })
-		s.block("b3", "b2", func(g *chaintest.BlockGen) { g.Pay("dave", reorgCarol, 6, 1) })
-		s.open()
-		s.connect("a1")
-		return s
+	build := func(t *testing.T) (*chaintest.Script, *chain.Chain) {
+		s := chaintest.NewScript(t, "tie")
+		s.Block("a1", "genesis", func(g *chaintest.BlockGen) { g.Pay("alice", reorgBob, 10, 1) })
+		s.Block("a2", "a1", func(g *chaintest.BlockGen) { g.Pay("bob", reorgCarol, 3, 1) })
+		s.Block("b2", "a1", func(g *chaintest.BlockGen) { g.Pay("bob", reorgDave, 4, 1); g.Pay("bob", reorgDave, 5, 1) })
+		s.Block("b3", "b2", func(g *chaintest.BlockGen) { g.Pay("dave", reorgCarol, 6, 1) })
+		s.Connect("a1")
+		return s, s.Open(chain.Config{})
 	}
 	t.Run("a2 first", func(t *testing.T) {
-		s := build(t)
-		s.connect("a2")
-		s.side("b2")
-		s.g.CheckTip(s.c, "a2")
-		s.process("b3", chain.StatusConnected, []string{"a2"}, []string{"b2", "b3"})
-		s.g.CheckTip(s.c, "b3")
+		s, c := build(t)
+		s.Connect("a2")
+		s.Side("b2")
+		s.ExpectTip("a2")
+		s.Reorg("b3", []string{"a2"}, []string{"b2", "b3"})
+		s.ExpectTip("b3")
+		s.Play(c)
 	})
 	t.Run("b2 first", func(t *testing.T) {
-		s := build(t)
-		s.connect("b2")
-		s.side("a2")
-		s.g.CheckTip(s.c, "b2")
-		s.connect("b3")
-		s.g.CheckTip(s.c, "b3")
+		s, c := build(t)
+		s.Connect("b2")
+		s.Side("a2")
+		s.ExpectTip("b2")
+		s.Connect("b3")
+		s.ExpectTip("b3")
+		s.Play(c)
 	})
 }
 
@@ -502,16 +365,16 @@ func TestReorgEqualWorkTie(t *testing.T) {
 //	genesis -> a1 -> a2 -> a3 -> a4 -> a5 -> a6 -> a7
 //	             \-> b2 -> b3 -> b4 -> b5 -> b6
 func TestReorgBackAndForth(t *testing.T) {
-	s := newReorgScript(t)
+	s := chaintest.NewScript(t, "back and forth")
 	var shared *types.Tx
-	s.block("a1", "genesis", func(g *chaintest.BlockGen) { g.Pay("carol", reorgDave, 77, 1) })
-	s.chain("a", "a1", 6, func(h uint64, g *chaintest.BlockGen) {
+	s.Block("a1", "genesis", func(g *chaintest.BlockGen) { g.Pay("carol", reorgDave, 77, 1) })
+	s.Branch("a", "a1", 6, func(h uint64, g *chaintest.BlockGen) {
 		if h == 2 {
 			shared = g.Pay("dave", reorgCarol, 1234, 4)
 		}
 		g.Pay("alice", reorgBob, 100*h, 1)
 	})
-	s.chain("b", "a1", 5, func(h uint64, g *chaintest.BlockGen) {
+	s.Branch("b", "a1", 5, func(h uint64, g *chaintest.BlockGen) {
 		if h == 2 {
 			g.Txs = append(g.Txs, shared)
 		}
@@ -521,30 +384,34 @@ func TestReorgBackAndForth(t *testing.T) {
 			g.Pay("dave", reorgBob, 5, 1)
 		}
 	})
-	c := s.open()
+	c := s.Open(chain.Config{})
 
-	s.connect("a1", "a2", "a3")
-	s.side("b2", "b3")
-	s.g.CheckTip(c, "a3")
-	s.process("b4", chain.StatusConnected, []string{"a3", "a2"}, []string{"b2", "b3", "b4"})
-	s.g.CheckTip(c, "b4")
-	s.txIn(shared, "b2")
+	s.Connect("a1", "a2", "a3")
+	s.Side("b2", "b3")
+	s.ExpectTip("a3")
+	s.Reorg("b4", []string{"a3", "a2"}, []string{"b2", "b3", "b4"})
+	s.ExpectTip("b4")
+	s.Play(c)
+	s.CheckTx(c, shared, "b2")
 
-	s.side("a4")
-	s.process("a5", chain.StatusConnected, []string{"b4", "b3", "b2"}, []string{"a2", "a3", "a4", "a5"})
-	s.g.CheckTip(c, "a5")
-	s.txIn(shared, "a2")
+	s.Side("a4")
+	s.Reorg("a5", []string{"b4", "b3", "b2"}, []string{"a2", "a3", "a4", "a5"})
+	s.ExpectTip("a5")
+	s.Play(c)
+	s.CheckTx(c, shared, "a2")
 
-	s.side("b5")
-	s.process("b6", chain.StatusConnected, []string{"a5", "a4", "a3", "a2"}, []string{"b2", "b3", "b4", "b5", "b6"})
-	s.g.CheckTip(c, "b6")
-	s.mainChain("a1", "b2", "b3", "b4", "b5", "b6")
+	s.Side("b5")
+	s.Reorg("b6", []string{"a5", "a4", "a3", "a2"}, []string{"b2", "b3", "b4", "b5", "b6"})
+	s.ExpectTip("b6")
+	s.Play(c)
+	s.CheckMainChain(c, "a1", "b2", "b3", "b4", "b5", "b6")
 
-	s.side("a6")
-	s.process("a7", chain.StatusConnected, []string{"b6", "b5", "b4", "b3", "b2"}, reorgSeq("a", 2, 7))
-	s.g.CheckTip(c, "a7")
-	s.mainChain(reorgSeq("a", 1, 7)...)
-	s.txIn(shared, "a2")
+	s.Side("a6")
+	s.Reorg("a7", []string{"b6", "b5", "b4", "b3", "b2"}, chaintest.Seq("a", 2, 7))
+	s.ExpectTip("a7")
+	s.Play(c)
+	s.CheckMainChain(c, chaintest.Seq("a", 1, 7)...)
+	s.CheckTx(c, shared, "a2")
 	if acc, _ := c.Account(reorgAlice); acc.Nonce != 6 {
 		t.Fatalf("alice's nonce %d, want 6 (one tx in each of a2..a7)", acc.Nonce)
 	}

@@ -161,6 +161,7 @@ type Builder struct {
 	t      testing.TB
 	Params *consensus.Params
 	blocks map[string]*types.Block
+	names  map[types.Hash]string
 	states map[string]State // nil for a block the model finds invalid
 	miner  types.Address
 }
@@ -170,9 +171,10 @@ func New(t testing.TB) *Builder { return NewWithParams(t, Params()) }
 
 // NewWithParams returns a builder on the given (validated) parameters.
 func NewWithParams(t testing.TB, p *consensus.Params) *Builder {
-	b := &Builder{t: t, Params: p, blocks: map[string]*types.Block{}, states: map[string]State{},
-		miner: Key("miner").Address()}
+	b := &Builder{t: t, Params: p, blocks: map[string]*types.Block{}, names: map[types.Hash]string{},
+		states: map[string]State{}, miner: Key("miner").Address()}
 	b.blocks["genesis"] = p.Genesis()
+	b.names[p.GenesisHash()] = "genesis"
 	st := State{}
 	for _, a := range p.Alloc {
 		st[a.Address] = chain.Account{Balance: a.Amount}
@@ -193,6 +195,24 @@ func (b *Builder) Get(name string) *types.Block {
 
 // Hash returns the hash of the named block.
 func (b *Builder) Hash(name string) types.Hash { return b.Get(name).Hash() }
+
+// Name returns the name of the block with hash h, or, for a block b did
+// not build, the hash's first 12 hex digits.
+func (b *Builder) Name(h types.Hash) string {
+	if n, ok := b.names[h]; ok {
+		return n
+	}
+	return h.String()[:12]
+}
+
+// Names returns the names of blks (see Name).
+func (b *Builder) Names(blks []*types.Block) []string {
+	out := make([]string, len(blks))
+	for i, blk := range blks {
+		out[i] = b.Name(blk.Hash())
+	}
+	return out
+}
 
 // State returns the model state after the named block (nil if the model
 // found the block invalid).
@@ -275,23 +295,53 @@ func (b *Builder) Block(name, parent string, gen func(g *BlockGen)) *types.Block
 	}
 	b.mine(&blk.Header, g.BadPoW)
 	b.blocks[name] = blk
+	b.names[blk.Hash()] = name
 	b.states[name] = st
 	return blk
 }
 
-// Chain builds n blocks with no txs named prefix+"1" … prefix+n on top
-// of parent (the first is named prefix+(parent height+1) if from is 0, so
-// names read as heights: Chain("a", "genesis", 3) gives a1, a2, a3).
+// Chain builds n blocks with no txs on top of parent, named by prefix and
+// height, so that names read as heights: Chain("a", "genesis", 3) gives
+// a1, a2, a3; Chain("b", "a1", 2) gives b2, b3.
 func (b *Builder) Chain(prefix, parent string, n int) []*types.Block {
 	b.t.Helper()
-	start := b.Get(parent).Header.Height + 1
+	return b.Branch(prefix, parent, n, nil)
+}
+
+// Branch is Chain with a callback: gen, if not nil, is called for each
+// block with its height, as Block's callback.
+func (b *Builder) Branch(prefix, parent string, n int, gen func(height uint64, g *BlockGen)) []*types.Block {
+	b.t.Helper()
+	h := b.Get(parent).Header.Height
 	out := make([]*types.Block, 0, n)
 	for i := 0; i < n; i++ {
-		name := fmt.Sprintf("%s%d", prefix, start+uint64(i))
-		out = append(out, b.Block(name, parent, nil))
+		h++
+		name := fmt.Sprintf("%s%d", prefix, h)
+		var f func(g *BlockGen)
+		if gen != nil {
+			height := h
+			f = func(g *BlockGen) { gen(height, g) }
+		}
+		out = append(out, b.Block(name, parent, f))
 		parent = name
 	}
 	return out
+}
+
+// Seq returns the names prefix+from … prefix+to, counting down if from >
+// to: Seq("a", 3, 1) is a3, a2, a1.
+func Seq(prefix string, from, to int) []string {
+	step := 1
+	if from > to {
+		step = -1
+	}
+	var out []string
+	for i := from; ; i += step {
+		out = append(out, fmt.Sprintf("%s%d", prefix, i))
+		if i == to {
+			return out
+		}
+	}
 }
 
 // mine finds a nonce meeting (or, with bad, missing) the header's target.
