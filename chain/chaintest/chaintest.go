@@ -196,20 +196,20 @@ func (b *Builder) Get(name string) *types.Block {
 // Hash returns the hash of the named block.
 func (b *Builder) Hash(name string) types.Hash { return b.Get(name).Hash() }
 
-// Name returns the name of the block with hash h, or, for a block b did
+// BlockName returns the name of the block with hash h, or, for a block b did
 // not build, the hash's first 12 hex digits.
-func (b *Builder) Name(h types.Hash) string {
+func (b *Builder) BlockName(h types.Hash) string {
 	if n, ok := b.names[h]; ok {
 		return n
 	}
 	return h.String()[:12]
 }
 
-// Names returns the names of blks (see Name).
-func (b *Builder) Names(blks []*types.Block) []string {
+// BlockNames returns the names of blks (see BlockName).
+func (b *Builder) BlockNames(blks []*types.Block) []string {
 	out := make([]string, len(blks))
 	for i, blk := range blks {
-		out[i] = b.Name(blk.Hash())
+		out[i] = b.BlockName(blk.Hash())
 	}
 	return out
 }

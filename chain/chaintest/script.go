@@ -216,10 +216,10 @@ func (s *Script) Check(st Step, res chain.Result, err error) error {
 		if res.Status != st.Status {
 			return fmt.Errorf("%v: status %v", st, res.Status)
 		}
-		if got := s.Names(res.Disconnected); !sameNames(got, st.Disconnected) {
+		if got := s.BlockNames(res.Disconnected); !sameNames(got, st.Disconnected) {
 			return fmt.Errorf("%v: disconnected %v", st, got)
 		}
-		if got := s.Names(res.Connected); !sameNames(got, st.Connected) {
+		if got := s.BlockNames(res.Connected); !sameNames(got, st.Connected) {
 			return fmt.Errorf("%v: connected %v", st, got)
 		}
 	case Reject:
@@ -253,7 +253,7 @@ func (b *Builder) CheckTx(c *chain.Chain, tx *types.Tx, block string) {
 	loc, err := c.TxLocation(tx.ID())
 	if block == "" {
 		if !errors.Is(err, chain.ErrNotFound) {
-			b.t.Fatalf("chaintest: tx %s: at %s (%v), want it on no main-chain block", tx.ID(), b.Name(loc.Block), err)
+			b.t.Fatalf("chaintest: tx %s: at %s (%v), want it on no main-chain block", tx.ID(), b.BlockName(loc.Block), err)
 		}
 		return
 	}
@@ -262,7 +262,7 @@ func (b *Builder) CheckTx(c *chain.Chain, tx *types.Tx, block string) {
 	}
 	blk := b.Get(block)
 	if loc.Block != blk.Hash() || loc.Height != blk.Header.Height || blk.Txs[loc.Index].ID() != tx.ID() {
-		b.t.Fatalf("chaintest: tx %s: at %s height %d index %d, want it in %s", tx.ID(), b.Name(loc.Block), loc.Height, loc.Index, block)
+		b.t.Fatalf("chaintest: tx %s: at %s height %d index %d, want it in %s", tx.ID(), b.BlockName(loc.Block), loc.Height, loc.Index, block)
 	}
 }
 
@@ -276,7 +276,7 @@ func (b *Builder) CheckMainChain(c *chain.Chain, names ...string) {
 	for i, n := range names {
 		info, err := c.HeaderByHeight(uint64(i + 1))
 		if err != nil || info.Hash != b.Hash(n) || !info.MainChain {
-			b.t.Fatalf("chaintest: height %d: %s (%v), want %s", i+1, b.Name(info.Hash), err, n)
+			b.t.Fatalf("chaintest: height %d: %s (%v), want %s", i+1, b.BlockName(info.Hash), err, n)
 		}
 	}
 }
