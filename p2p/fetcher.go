@@ -86,7 +86,7 @@ type importResult struct {
 
 type fetcher struct {
 	s      *syncer
-	b      Backend
+	chain  Backend
 	start  time.Time
 	tip0   chain.Tip
 	maxBlk int
@@ -116,8 +116,8 @@ type fetcher struct {
 
 func newFetcher(s *syncer, tip0 chain.Tip) *fetcher {
 	f := &fetcher{
-		s: s, b: s.n.backend, start: time.Now(), tip0: tip0,
-		maxBlk:   s.n.params.MaxBlockSize,
+		s: s, chain: s.chain, start: time.Now(), tip0: tip0,
+		maxBlk:   s.chain.Params().MaxBlockSize,
 		items:    make(map[types.Hash]*fetchItem),
 		all:      make(map[peer.ID]*fetchPeer),
 		dirty:    true,
@@ -270,7 +270,7 @@ func (f *fetcher) refreshPeers() {
 // are forgotten.
 func (f *fetcher) refill() {
 	f.dirty = false
-	missing := f.b.MissingBlocks(f.window())
+	missing := f.chain.MissingBlocks(f.window())
 	heightOf := f.heights(missing)
 	f.gen++
 	order := make([]*fetchItem, 0, len(missing))
@@ -306,7 +306,7 @@ func (f *fetcher) heights(missing []types.Hash) func(i int) uint64 {
 		return func(int) uint64 { return 0 }
 	}
 	height := func(h types.Hash) uint64 {
-		if hi, err := f.b.Header(h); err == nil {
+		if hi, err := f.chain.Header(h); err == nil {
 			return hi.Header.Height
 		}
 		return 0
@@ -452,7 +452,7 @@ func (f *fetcher) handleResponse(r blockResp) {
 	f.inflight--
 	if r.err != nil && !fp.dropped && !errors.Is(r.err, context.Canceled) {
 		// Only the first failure of a peer in a round costs it.
-		f.s.n.log.Debug("block request failed", "peer", fp.id, "blocks", len(r.req.items), "err", r.err)
+		f.s.log.Debug("block request failed", "peer", fp.id, "blocks", len(r.req.items), "err", r.err)
 		fp.dropped = true
 		f.s.punish(fp.id, "blocks", r.err)
 	}

@@ -57,7 +57,7 @@ func (s *syncer) headerPhase(ctx context.Context, progress chan<- struct{}) {
 	running := 0
 	for {
 		for ctx.Err() == nil && running < maxHeaderPeers {
-			best := s.n.backend.BestHeader()
+			best := s.chain.BestHeader()
 			p, sp, ok := s.bestPeer(best.Work, exclude)
 			if !ok {
 				break
@@ -81,10 +81,10 @@ func (s *syncer) headerPhase(ctx context.Context, progress chan<- struct{}) {
 			}
 			var local localError
 			if errors.As(r.err, &local) {
-				s.n.log.Warn("sync: storing headers failed", "err", r.err)
+				s.log.Warn("sync: storing headers failed", "err", r.err)
 				continue
 			}
-			s.n.log.Debug("header sync from peer failed", "peer", r.p, "err", r.err)
+			s.log.Debug("header sync from peer failed", "peer", r.p, "err", r.err)
 			s.punish(r.p, "headers", r.err)
 		case <-s.headerWake:
 		case <-ctx.Done():
@@ -138,7 +138,7 @@ type presync struct {
 // presync runs past maxPresync headers, or whose headers end below what it
 // claimed, is lying about its work.
 func (s *syncer) headersFrom(ctx context.Context, p peer.ID, claimed *big.Int, progress chan<- struct{}) (err error) {
-	b := s.n.backend
+	b := s.chain
 	if best0 := b.BestHeader(); claimed.Cmp(best0.Work) > 0 {
 		// A malformed or invalid answer from a peer that claimed more work
 		// than ours leaves its claim unbacked: it lied.
@@ -171,7 +171,7 @@ func (s *syncer) headersFrom(ctx context.Context, p peer.ID, claimed *big.Int, p
 					return badAnswer{cerr}
 				}
 				ps = &presync{fork: hs[0].Parent, cur: cur}
-				s.n.log.Debug("header presync started", "peer", p, "fork", hs[0].Parent, "height", cur.Height)
+				s.log.Debug("header presync started", "peer", p, "fork", hs[0].Parent, "height", cur.Height)
 			} else {
 				if n > 0 {
 					s.noteHeaders(p, hs[len(hs)-1].Height, progress)
@@ -216,7 +216,7 @@ func (s *syncer) headersFrom(ctx context.Context, p peer.ID, claimed *big.Int, p
 			if err := s.storePresynced(ctx, p, ps, hs, progress); err != nil {
 				return err
 			}
-			s.n.log.Debug("header presync passed the anti-DoS threshold", "peer", p, "headers", ps.count, "height", end.Height)
+			s.log.Debug("header presync passed the anti-DoS threshold", "peer", p, "headers", ps.count, "height", end.Height)
 			ps = nil
 			if len(hs) < MaxHeadersPerAnswer {
 				if after := b.BestHeader(); claimed.Cmp(after.Work) > 0 {
@@ -245,7 +245,7 @@ func (s *syncer) headersFrom(ctx context.Context, p peer.ID, claimed *big.Int, p
 // anti-DoS threshold: the batches before last are asked for again from the
 // fork and must end at the checkpoints, then last is stored.
 func (s *syncer) storePresynced(ctx context.Context, p peer.ID, ps *presync, last []types.Header, progress chan<- struct{}) error {
-	b := s.n.backend
+	b := s.chain
 	proven := ps.cur.Work
 	loc := []types.Hash{ps.fork}
 	for _, cp := range ps.checkpoints {

@@ -41,17 +41,19 @@ func (f *fetcher) feed() {
 // it only hands them back, so that a stopping node does not import what
 // was queued.
 //
-// The Network's stopped flag is checked as well as ctx: a context reports
-// its cancellation before its descendants do (Err is set before the
-// children are cancelled, one by one), and a block imported after Stop has
-// begun would be imported after the caller was told the node stopped.
+// Each import is registered with the owner, not only checked against
+// ctx: a context reports its cancellation before its descendants do (Err
+// is set before the children are cancelled, one by one), so a block could
+// be imported after Stop has begun, after the caller was told the node
+// stopped. The owner refuses work from the moment Stop begins.
 func (f *fetcher) importer(ctx context.Context) {
 	for it := range f.importCh {
-		if ctx.Err() != nil || f.s.n.stopped.Load() {
+		if ctx.Err() != nil || !f.s.owner.acquire() {
 			f.resultCh <- importResult{it: it, err: context.Canceled}
 			continue
 		}
-		_, err := f.b.ProcessBlock(it.block, chain.Origin{Peer: string(it.from)})
+		_, err := f.chain.ProcessBlock(it.block, chain.Origin{Peer: string(it.from)})
+		f.s.owner.release()
 		f.resultCh <- importResult{it: it, err: err}
 	}
 }
@@ -76,7 +78,7 @@ func (f *fetcher) handleImport(r importResult) error {
 	code := consensus.CodeOf(r.err)
 	switch {
 	case code == consensus.ErrTimeTooNew:
-		f.s.n.log.Debug("synced block is from the future", "hash", it.hash, "err", r.err)
+		f.s.log.Debug("synced block is from the future", "hash", it.hash, "err", r.err)
 		it.state = itemDead
 		return nil
 	case code != 0 || errors.Is(r.err, chain.ErrKnownInvalid):
@@ -87,7 +89,7 @@ func (f *fetcher) handleImport(r importResult) error {
 	// are likely bad too.
 	if fp := f.all[it.from]; fp != nil && !fp.dropped {
 		fp.dropped = true
-		f.s.n.penalize(it.from, fmt.Sprintf("synced block %s: %v", it.hash, r.err), PenaltyBadSyncAnswer)
+		f.s.judge.penalize(it.from, fmt.Sprintf("synced block %s: %v", it.hash, r.err), PenaltyBadSyncAnswer)
 		f.s.dropPeer(it.from)
 	}
 	switch code {
@@ -114,7 +116,7 @@ func (f *fetcher) logProgress() {
 		return
 	}
 	f.lastLog = time.Now()
-	tip, best := f.b.Tip(), f.b.BestHeader()
+	tip, best := f.chain.Tip(), f.chain.BestHeader()
 	target := max(best.Header.Height, f.s.status().TargetHeight)
 	done := tip.Height - min(tip.Height, f.tip0.Height)
 	total := target - min(target, f.tip0.Height)
@@ -131,6 +133,6 @@ func (f *fetcher) logProgress() {
 			eta = d.Round(100 * time.Millisecond).String()
 		}
 	}
-	f.s.n.log.Info("sync progress", "height", tip.Height, "target", target, "percent", pct,
+	f.s.log.Info("sync progress", "height", tip.Height, "target", target, "percent", pct,
 		"blocks/s", rate(f.imported, el), "eta", eta)
 }

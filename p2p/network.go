@@ -128,7 +128,7 @@ func New(cfg Config, b Backend, pool TxPool) (*Network, error) {
 		}
 		n.bootnodes = append(n.bootnodes, ai)
 	}
-	n.sync = newSyncer(n)
+	n.sync = newSyncer(cfg, b, pool, n, n)
 	return n, nil
 }
 
@@ -170,7 +170,7 @@ func (n *Network) start(ctx context.Context) error {
 	} else {
 		n.protosBefore = n.host.Mux().Protocols()
 	}
-	n.sync.registerHandlers()
+	n.sync.start(n.ctx, n.host)
 	if err := n.startGossip(n.ctx); err != nil {
 		return err
 	}

@@ -12,7 +12,6 @@ package p2p
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -143,20 +142,35 @@ var requestLimit = [numProtos]int{
 	protoTxs:     maxTxsRequestSize,
 }
 
+// handle sets the stream handler of protocol kind, which answers each
+// request with answer. A stream is served as work registered with the
+// owner, so that Stop waits for it (and, ending the Network's context,
+// resets its stream); once Stop has begun a stream is reset unanswered.
+func (s *syncer) handle(kind int, answer func(*servedRequest, *bufio.Writer) error) {
+	s.host.SetStreamHandler(s.proto(kind), func(st network.Stream) {
+		if !s.owner.acquire() {
+			st.Reset()
+			return
+		}
+		defer s.owner.release()
+		s.serve(st, kind, answer)
+	})
+}
+
 // serve runs one served request: admission, the request frame under its
 // deadline, the handler under the request deadline, and closing the
-// stream (reset if anything failed).
+// stream (reset if anything failed, or when the Network stops).
 func (s *syncer) serve(st network.Stream, kind int, handle func(*servedRequest, *bufio.Writer) error) {
 	p := st.Conn().RemotePeer()
 	state, l, refusal := s.admit(p, kind)
 	if refusal != "" {
-		s.n.log.Debug("sync request refused", "peer", p, "protocol", protoNames[kind], "why", refusal)
+		s.log.Debug("sync request refused", "peer", p, "protocol", protoNames[kind], "why", refusal)
 		st.Reset()
 		return
 	}
 	defer s.leave(state)
-	q := &servedRequest{peer: p, limit: l, state: state, deadline: time.Now().Add(s.n.cfg.RequestTimeout)}
-	expired := guard(context.Background(), st, s.n.cfg.RequestTimeout)
+	q := &servedRequest{peer: p, limit: l, state: state, deadline: time.Now().Add(s.timeout)}
+	expired := guard(s.ctx, st, s.timeout)
 	defer expired()
 
 	var silent *time.Timer
@@ -165,7 +179,7 @@ func (s *syncer) serve(st network.Stream, kind int, handle func(*servedRequest, 
 	}
 	req, err := readFrame(bufio.NewReaderSize(st, 4<<10), requestLimit[kind])
 	if silent != nil && !silent.Stop() {
-		s.n.penalize(p, fmt.Sprintf("no %s request within %v", protoNames[kind], l.frameWait), PenaltySilentStream)
+		s.judge.penalize(p, fmt.Sprintf("no %s request within %v", protoNames[kind], l.frameWait), PenaltySilentStream)
 		st.Reset()
 		return
 	}
@@ -186,9 +200,9 @@ func (s *syncer) serve(st network.Stream, kind int, handle func(*servedRequest, 
 	if err != nil {
 		var bad badAnswer
 		if errors.As(err, &bad) {
-			s.n.penalize(p, fmt.Sprintf("bad %s request: %v", protoNames[kind], err), PenaltyUndecodable)
+			s.judge.penalize(p, fmt.Sprintf("bad %s request: %v", protoNames[kind], err), PenaltyUndecodable)
 		} else {
-			s.n.log.Debug("serving sync request failed", "peer", p, "protocol", protoNames[kind], "err", err)
+			s.log.Debug("serving sync request failed", "peer", p, "protocol", protoNames[kind], "err", err)
 		}
 		st.Reset()
 		return
@@ -261,8 +275,8 @@ func (s *syncer) spend(q *servedRequest, n int) error {
 	select {
 	case <-t.C:
 		return nil
-	case <-s.n.ctx.Done():
-		return s.n.ctx.Err()
+	case <-s.ctx.Done():
+		return s.ctx.Err()
 	}
 }
 
@@ -288,7 +302,7 @@ func (s *syncer) serveHeaders(q *servedRequest, w *bufio.Writer) error {
 	if err != nil {
 		return badAnswer{err}
 	}
-	hs := s.n.backend.HeadersAfter(req.Locator, req.Stop, MaxHeadersPerAnswer)
+	hs := s.chain.HeadersAfter(req.Locator, req.Stop, MaxHeadersPerAnswer)
 	return writeFrame(w, encodeHeaders(hs))
 }
 
@@ -310,10 +324,10 @@ func (s *syncer) serveBlocks(q *servedRequest, w *bufio.Writer) error {
 	for _, h := range hashes {
 		var b []byte
 		if !full {
-			b, err = s.n.backend.BlockBytes(h)
+			b, err = s.chain.BlockBytes(h)
 			if err != nil {
 				if !errors.Is(err, chain.ErrNotFound) {
-					s.n.log.Warn("reading a block to serve failed", "hash", h, "err", err)
+					s.log.Warn("reading a block to serve failed", "hash", h, "err", err)
 				}
 				b = nil // not stored here (or unreadable): an empty frame
 			}

@@ -684,15 +684,7 @@ func TestServeActiveCap(t *testing.T) {
 	const active = 3
 	setLimits(n, protoBlocks, func(l *rateLimit) { l.active, l.frameWait = active, time.Minute })
 	h := rawSyncPeer(t, mn, n)
-	activeOf := func(p peer.ID) int {
-		s := n.net.sync
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if b := s.buckets[p]; b != nil {
-			return b[protoBlocks].active
-		}
-		return 0
-	}
+	activeOf := func(p peer.ID) int { return activeRequests(n, p, protoBlocks) }
 
 	// Three streams that have not sent their request yet are admitted.
 	held := make([]network.Stream, active)
@@ -759,4 +751,42 @@ func silentStreamKeep(t *testing.T, h host.Host, n *syncNode, done chan<- time.D
 		done <- time.Since(start)
 	}()
 	return st
+}
+
+// activeRequests returns how many requests of kind from p n is serving.
+func activeRequests(n *syncNode, p peer.ID, kind int) int {
+	s := n.net.sync
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b := s.buckets[p]; b != nil {
+		return b[kind].active
+	}
+	return 0
+}
+
+// TestStopEndsServedRequests: a served request is work the Network owns.
+// Stop resets its stream at once, not at its frame or request deadline,
+// and returns only after its handler has; the requester is not charged.
+func TestStopEndsServedRequests(t *testing.T) {
+	g := chaintest.New(t)
+	mn := mocknet.New()
+	defer mn.Close()
+	n := startSyncNode(t, mn, "n", newSyncBackend(t, g.Open(chain.Config{})), syncOpts{timeout: time.Minute})
+	setLimits(n, protoStatus, func(l *rateLimit) { l.frameWait = time.Minute })
+	h := rawSyncPeer(t, mn, n)
+	done := make(chan time.Duration, 1)
+	silentStream(t, h, n, protoStatus, done)
+	eventually(t, n, "the request admitted", func() bool { return activeRequests(n, h.ID(), protoStatus) == 1 })
+	if err := n.net.Stop(); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if k := activeRequests(n, h.ID(), protoStatus); k != 0 {
+		t.Errorf("Stop returned with %d requests still served", k)
+	}
+	if d := waitResets(t, done, 1)[0]; d > 20*time.Second {
+		t.Errorf("stream reset after %v; want at Stop, not at a deadline of a minute", d)
+	}
+	if p := n.net.scores.appPenalty(h.ID()); p != 0 {
+		t.Errorf("penalty %.1f for a request cut by Stop", p)
+	}
 }

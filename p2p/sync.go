@@ -20,14 +20,17 @@ package p2p
 // status queries and at most one round at a time, each of which starts a
 // header goroutine, one goroutine per block request in flight and the
 // importer, and joins them all before it returns. Stream handlers run on
-// libp2p's goroutines.
+// libp2p's goroutines, each registered with the Network (acquire and
+// release) so that Stop waits for it.
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
@@ -47,10 +50,58 @@ type SyncStatus struct {
 	StartHeight uint64
 }
 
+// What the syncer needs of the Network that runs it, declared here so
+// that sync does not reach into *Network: the Network judges peers and
+// owns goroutines, and its libp2p host carries the streams.
+
+// peerJudge charges peers for what they did (the Network's scoring).
+type peerJudge interface {
+	// penalize charges p points for reason; enough of them ban p.
+	penalize(p peer.ID, reason string, points float64)
+	// refuse disconnects p and refuses it for d, without a penalty.
+	refuse(p peer.ID, d time.Duration)
+}
+
+// goroutineOwner runs goroutines, and registers work done on goroutines
+// it does not own, so that its Stop waits for both: goFunc runs f in an
+// owned goroutine; acquire registers work and release ends it. Once Stop
+// has begun, goFunc and acquire refuse (and report false).
+type goroutineOwner interface {
+	goFunc(f func()) bool
+	acquire() bool
+	release()
+}
+
+// streamHost is the part of the libp2p host that sync uses.
+type streamHost interface {
+	NewStream(ctx context.Context, p peer.ID, pids ...protocol.ID) (network.Stream, error)
+	SetStreamHandler(pid protocol.ID, handler network.StreamHandler)
+	Network() network.Network
+}
+
+var (
+	_ peerJudge      = (*Network)(nil)
+	_ goroutineOwner = (*Network)(nil)
+	_ streamHost     = host.Host(nil)
+)
+
 // syncer runs headers-first sync for a Network and serves the sync
 // protocols. Its methods are safe for concurrent use.
 type syncer struct {
-	n *Network
+	// Fixed by newSyncer.
+	chain   Backend
+	judge   peerJudge
+	owner   goroutineOwner
+	log     *slog.Logger
+	netID   string
+	timeout time.Duration // of one request (Config.RequestTimeout)
+	// maxPresync is how many headers below the anti-DoS threshold one
+	// peer may make this node check in a row (Config.MaxPresyncHeaders).
+	maxPresync int
+
+	// Set by start, before anything that reads them runs.
+	ctx  context.Context // the Network's: ends when it stops
+	host streamHost
 
 	// Tunables, fixed before Start (tests shrink them).
 	pollInterval  time.Duration // every peer's status is asked this often
@@ -62,9 +113,6 @@ type syncer struct {
 	// headerWake (capacity 1) tells a running header phase that a peer's
 	// status changed.
 	headerWake chan struct{}
-	// maxPresync is how many headers below the anti-DoS threshold one
-	// peer may make this node check in a row (Config.MaxPresyncHeaders).
-	maxPresync int
 
 	mu sync.Mutex // guards everything below
 	// peers are the connected peers; version counts changes to them that
@@ -83,23 +131,31 @@ type syncer struct {
 	txs *txSync // transaction recovery (txsync.go)
 }
 
-func newSyncer(n *Network) *syncer {
-	return &syncer{
-		n:             n,
+// newSyncer builds the syncer of a Network with cfg (defaults applied)
+// over chain and pool; judge and owner are the Network.
+func newSyncer(cfg Config, chain Backend, pool TxPool, judge peerJudge, owner goroutineOwner) *syncer {
+	s := &syncer{
+		chain:         chain,
+		judge:         judge,
+		owner:         owner,
+		log:           cfg.Logger,
+		netID:         chain.Params().NetID(),
+		timeout:       cfg.RequestTimeout,
+		maxPresync:    cfg.MaxPresyncHeaders,
 		pollInterval:  time.Minute,
 		progressEvery: 5 * time.Second,
 		maxInflight:   8,
 		limits:        defaultServeLimits,
 		wake:          make(chan struct{}, 1),
 		headerWake:    make(chan struct{}, 1),
-		maxPresync:    n.cfg.MaxPresyncHeaders,
 		peers:         make(map[peer.ID]*syncPeer),
 		buckets:       make(map[peer.ID]*[numProtos]bucket),
-		txs:           newTxSync(n),
 	}
+	s.txs = newTxSync(s, pool)
+	return s
 }
 
-func (s *syncer) proto(kind int) protocol.ID { return SyncProtocol(s.n.netID, protoNames[kind]) }
+func (s *syncer) proto(kind int) protocol.ID { return SyncProtocol(s.netID, protoNames[kind]) }
 
 // poke wakes the main loop.
 func (s *syncer) poke() {
@@ -109,12 +165,14 @@ func (s *syncer) poke() {
 	}
 }
 
-// registerHandlers sets the stream handlers of the three sync protocols
-// and starts transaction recovery (its two protocols and its loop).
-func (s *syncer) registerHandlers() {
-	s.n.host.SetStreamHandler(s.proto(protoStatus), func(st network.Stream) { s.serve(st, protoStatus, s.serveStatus) })
-	s.n.host.SetStreamHandler(s.proto(protoHeaders), func(st network.Stream) { s.serve(st, protoHeaders, s.serveHeaders) })
-	s.n.host.SetStreamHandler(s.proto(protoBlocks), func(st network.Stream) { s.serve(st, protoBlocks, s.serveBlocks) })
+// start sets the stream handlers of the three sync protocols on h and
+// starts transaction recovery (its two protocols and its loop). ctx is
+// the Network's: it ends when the Network stops.
+func (s *syncer) start(ctx context.Context, h streamHost) {
+	s.ctx, s.host = ctx, h
+	s.handle(protoStatus, s.serveStatus)
+	s.handle(protoHeaders, s.serveHeaders)
+	s.handle(protoBlocks, s.serveBlocks)
 	s.txs.start() // the tx recovery protocols' handlers and loop
 }
 
@@ -163,8 +221,8 @@ func (s *syncer) run(ctx context.Context) {
 // running if so: a usable peer claims more work than the best header, or
 // bodies of the best header chain are missing.
 func (s *syncer) shouldSync() bool {
-	best := s.n.backend.BestHeader()
-	tip := s.n.backend.Tip()
+	best := s.chain.BestHeader()
+	tip := s.chain.Tip()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.running || s.stalled || s.held {
@@ -210,12 +268,12 @@ func (s *syncer) endRound(progress bool) {
 func (s *syncer) syncRound(parent context.Context) bool {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
-	b := s.n.backend
+	b := s.chain
 	tip0, best0 := b.Tip(), b.BestHeader()
 	s.mu.Lock()
 	s.st = SyncStatus{Syncing: true, StartHeight: tip0.Height, TargetHeight: best0.Header.Height}
 	s.mu.Unlock()
-	s.n.log.Debug("sync round started", "height", tip0.Height, "best header", best0.Header.Height)
+	s.log.Debug("sync round started", "height", tip0.Height, "best header", best0.Header.Height)
 
 	progress := make(chan struct{}, 1) // the header phase accepted headers
 	hdone := make(chan struct{})
@@ -233,14 +291,14 @@ func (s *syncer) syncRound(parent context.Context) bool {
 	switch {
 	case parent.Err() != nil: // stopping
 	case err != nil:
-		s.n.log.Warn("sync round failed", "height", tip.Height, "err", err)
+		s.log.Warn("sync round failed", "height", tip.Height, "err", err)
 	case f.imported < 100 && took < s.progressEvery:
-		s.n.log.Debug("sync round finished", "height", tip.Height, "blocks", f.imported, "took", took.Round(time.Millisecond))
+		s.log.Debug("sync round finished", "height", tip.Height, "blocks", f.imported, "took", took.Round(time.Millisecond))
 	case tip.Hash == best.Hash:
-		s.n.log.Info("sync finished", "height", tip.Height, "hash", tip.Hash,
+		s.log.Info("sync finished", "height", tip.Height, "hash", tip.Hash,
 			"blocks", f.imported, "took", took.Round(time.Millisecond), "blocks/s", rate(f.imported, took))
 	default:
-		s.n.log.Info("sync round ended short of the best header", "height", tip.Height, "best header", best.Header.Height,
+		s.log.Info("sync round ended short of the best header", "height", tip.Height, "best header", best.Header.Height,
 			"blocks", f.imported, "took", took.Round(time.Millisecond))
 	}
 	return tip.Work.Cmp(tip0.Work) > 0 || best.Work.Cmp(best0.Work) > 0

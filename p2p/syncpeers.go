@@ -156,7 +156,7 @@ func (s *syncer) queryStatus(ctx context.Context, p peer.ID) {
 	s.mu.Unlock()
 	if err != nil {
 		if ctx.Err() == nil {
-			s.n.log.Debug("status query failed", "peer", p, "err", err)
+			s.log.Debug("status query failed", "peer", p, "err", err)
 			s.punish(p, "status", err)
 		}
 		s.poke()
@@ -182,7 +182,7 @@ func (s *syncer) pollAll() {
 
 // ourStatus describes this node's chain.
 func (s *syncer) ourStatus() statusMsg {
-	b := s.n.backend
+	b := s.chain
 	tip, best := b.Tip(), b.BestHeader()
 	return statusMsg{Genesis: b.Params().GenesisHash(), TipHash: tip.Hash, TipHeight: tip.Height,
 		Work: tip.Work, BestHash: best.Hash, BestHeight: best.Header.Height}
@@ -194,8 +194,8 @@ const otherNetworkRefusal = 10 * time.Minute
 // recordStatus stores the status p sent. A peer on another genesis is
 // disconnected and refused for otherNetworkRefusal.
 func (s *syncer) recordStatus(p peer.ID, m statusMsg) {
-	if m.Genesis != s.n.backend.Params().GenesisHash() {
-		s.n.log.Info("disconnecting peer on another network", "peer", p, "genesis", m.Genesis)
+	if m.Genesis != s.chain.Params().GenesisHash() {
+		s.log.Info("disconnecting peer on another network", "peer", p, "genesis", m.Genesis)
 		s.mu.Lock()
 		if sp := s.peers[p]; sp != nil {
 			sp.otherNet = true
@@ -203,10 +203,10 @@ func (s *syncer) recordStatus(p peer.ID, m statusMsg) {
 		s.mu.Unlock()
 		// Refused for a while rather than only disconnected: GossipSub,
 		// which heard of the peer too, would dial it straight back.
-		s.n.refuse(p, otherNetworkRefusal)
+		s.judge.refuse(p, otherNetworkRefusal)
 		return
 	}
-	if s.n.host.Network().Connectedness(p) != network.Connected {
+	if s.host.Network().Connectedness(p) != network.Connected {
 		return // gone already; do not resurrect it
 	}
 	s.mu.Lock()
@@ -224,7 +224,7 @@ func (s *syncer) recordStatus(p peer.ID, m statusMsg) {
 	sp.height = max(sp.height, m.TipHeight)
 	s.version.Add(1)
 	s.mu.Unlock()
-	s.n.log.Debug("peer status", "peer", p, "height", m.TipHeight, "tip", m.TipHash, "work", m.Work)
+	s.log.Debug("peer status", "peer", p, "height", m.TipHeight, "tip", m.TipHash, "work", m.Work)
 	s.poke()
 	select {
 	case s.headerWake <- struct{}{}:

@@ -33,13 +33,13 @@ const (
 // answer that ran into the deadline returns errTimeout; one read cut short
 // by a cancelled ctx returns ctx's error.
 func (s *syncer) request(ctx context.Context, p peer.ID, kind int, req []byte, read func(*bufio.Reader) error) error {
-	timeout := s.n.cfg.RequestTimeout
+	timeout := s.timeout
 	octx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	// Sync talks only to connected peers: without WithNoDial, a query
 	// queued before a peer was dropped (say, for being on another
 	// genesis) would dial it again and bring it back.
-	st, err := s.n.host.NewStream(network.WithNoDial(octx, "sync request"), p, s.proto(kind))
+	st, err := s.host.NewStream(network.WithNoDial(octx, "sync request"), p, s.proto(kind))
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -133,13 +133,13 @@ func (s *syncer) punish(p peer.ID, what string, err error) bool {
 	var bad badAnswer
 	switch {
 	case errors.As(err, new(lyingPeer)):
-		s.n.penalize(p, fmt.Sprintf("lied about its work: %v", err), PenaltyLyingPeer)
+		s.judge.penalize(p, fmt.Sprintf("lied about its work: %v", err), PenaltyLyingPeer)
 	case errors.As(err, &bad):
-		s.n.penalize(p, fmt.Sprintf("bad %s answer: %v", what, err), PenaltyBadSyncAnswer)
+		s.judge.penalize(p, fmt.Sprintf("bad %s answer: %v", what, err), PenaltyBadSyncAnswer)
 	case errors.Is(err, errTimeout):
-		s.n.penalize(p, what+" request timed out", penaltySyncStall)
+		s.judge.penalize(p, what+" request timed out", penaltySyncStall)
 	case errors.Is(err, errPeerMoved):
-		s.n.penalize(p, err.Error(), penaltySyncStall)
+		s.judge.penalize(p, err.Error(), penaltySyncStall)
 	case errors.Is(err, errFutureHeaders):
 	default:
 		return false

@@ -49,6 +49,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -56,7 +57,6 @@ import (
 	"time"
 
 	"github.com/cairn-ledger/cairn/chain/types"
-	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
@@ -183,8 +183,10 @@ type gapAsk struct {
 // txSync runs transaction recovery for a Network. Its methods are safe
 // for concurrent use.
 type txSync struct {
-	n    *Network
-	pool TxPool
+	s     *syncer // whose requests, serving and peer table it uses
+	pool  TxPool
+	judge peerJudge
+	log   *slog.Logger
 
 	// Tunables, fixed before Start (tests shrink them).
 	reconcileEvery time.Duration // reconciliation with each peer, ± 25 %
@@ -208,10 +210,12 @@ type txSync struct {
 	nextPrune time.Time
 }
 
-func newTxSync(n *Network) *txSync {
+func newTxSync(s *syncer, pool TxPool) *txSync {
 	return &txSync{
-		n:              n,
-		pool:           n.pool,
+		s:              s,
+		pool:           pool,
+		judge:          s.judge,
+		log:            s.log,
 		reconcileEvery: defaultReconcileEvery,
 		staleEvery:     defaultStaleEvery,
 		staleAge:       defaultStaleAge,
@@ -228,13 +232,12 @@ func newTxSync(n *Network) *txSync {
 }
 
 // start sets the handlers of the two protocols and starts the loop
-// (called by the syncer's registerHandlers, with n.ctx set).
+// (called by the syncer's start, with its context and host set).
 func (t *txSync) start() {
-	s := t.n.sync
-	t.n.host.SetStreamHandler(s.proto(protoTxIDs), func(st network.Stream) { s.serve(st, protoTxIDs, t.serveTxIDs) })
-	t.n.host.SetStreamHandler(s.proto(protoTxs), func(st network.Stream) { s.serve(st, protoTxs, t.serveTxs) })
-	ctx := t.n.ctx
-	t.n.goFunc(func() { t.run(ctx) })
+	t.s.handle(protoTxIDs, t.serveTxIDs)
+	t.s.handle(protoTxs, t.serveTxs)
+	ctx := t.s.ctx
+	t.s.owner.goFunc(func() { t.run(ctx) })
 }
 
 func (t *txSync) poke() {
@@ -293,7 +296,7 @@ func (t *txSync) serveTxs(q *servedRequest, w *bufio.Writer) error {
 	for _, f := range frames {
 		size += len(f)
 	}
-	if err := t.n.sync.spend(q, size); err != nil {
+	if err := t.s.spend(q, size); err != nil {
 		return err
 	}
 	for _, f := range frames {
@@ -360,7 +363,7 @@ func (t *txSync) run(ctx context.Context) {
 	// connected, sent its status or left): polled, as it tells no one.
 	peerPoll := time.NewTicker(peerPollInterval)
 	defer peerPoll.Stop()
-	version := t.n.sync.currentVersion()
+	version := t.s.currentVersion()
 	for {
 		next := t.step(ctx, &wg, time.Now())
 		timer.Reset(time.Until(next))
@@ -374,7 +377,7 @@ func (t *txSync) run(ctx context.Context) {
 			case <-timer.C:
 				break wait
 			case <-peerPoll.C:
-				if v := t.n.sync.currentVersion(); v != version {
+				if v := t.s.currentVersion(); v != version {
 					version = v
 					break wait
 				}
@@ -391,7 +394,7 @@ func jitter(d time.Duration) time.Duration {
 // step starts the exchanges that are due and returns when the next one
 // will be.
 func (t *txSync) step(ctx context.Context, wg *sync.WaitGroup, now time.Time) time.Time {
-	usable := t.n.sync.txPeers()
+	usable := t.s.txPeers()
 	var jobs []func()
 	next := now.Add(time.Hour)
 	t.mu.Lock()
@@ -472,7 +475,7 @@ func (t *txSync) step(ctx context.Context, wg *sync.WaitGroup, now time.Time) ti
 			for i, tx := range txs {
 				ids[i] = tx.ID()
 			}
-			t.n.log.Debug("announcing stale txs", "count", len(ids))
+			t.log.Debug("announcing stale txs", "count", len(ids))
 			t.enqueueAnnounce(ids)
 		}
 	}
@@ -581,7 +584,7 @@ func (t *txSync) reconcile(ctx context.Context, p peer.ID, tp *txPeer) {
 		}
 	})
 	var ids []types.Hash
-	err := t.n.sync.request(ctx, p, protoTxIDs, encodeTxIDsRequest(MaxPendingIDs), func(r *bufio.Reader) error {
+	err := t.s.request(ctx, p, protoTxIDs, encodeTxIDsRequest(MaxPendingIDs), func(r *bufio.Reader) error {
 		b, err := readFrame(r, maxTxIDsAnswerSize)
 		if err != nil {
 			return asBadAnswer(err)
@@ -604,7 +607,7 @@ func (t *txSync) reconcile(ctx context.Context, p peer.ID, tp *txPeer) {
 		t.punish(p, "txs", err)
 	}
 	if n := t.add(p, txs, &t.stats.fromReconcile); n > 0 {
-		t.n.log.Debug("reconciled txs", "peer", p, "ids", len(ids), "fetched", len(txs), "added", n)
+		t.log.Debug("reconciled txs", "peer", p, "ids", len(ids), "fetched", len(txs), "added", n)
 	}
 }
 
@@ -632,7 +635,7 @@ func (t *txSync) fillGap(ctx context.Context, p peer.ID, tp *txPeer, sender type
 	t.stats.gapRequests.Add(1)
 	req := txRequest{Type: txReqBySender, Sender: sender, From: from, Count: int(count)}
 	var txs []*types.Tx
-	err := t.n.sync.request(ctx, p, protoTxs, req.encode(), func(r *bufio.Reader) error {
+	err := t.s.request(ctx, p, protoTxs, req.encode(), func(r *bufio.Reader) error {
 		for i := range count {
 			b, err := readFrame(r, maxTxFrameSize)
 			if err != nil {
@@ -660,7 +663,7 @@ func (t *txSync) fillGap(ctx context.Context, p peer.ID, tp *txPeer, sender type
 	if n == 0 {
 		return
 	}
-	t.n.log.Debug("filled nonce gap", "peer", p, "sender", sender, "from", from, "to", to, "added", n)
+	t.log.Debug("filled nonce gap", "peer", p, "sender", sender, "from", from, "to", to, "added", n)
 	if _, _, ok := t.pool.Missing(sender); ok {
 		// Another gap further on (nothing may come to reveal it): ask
 		// again at once. Each round adds a tx, so this ends.
@@ -675,7 +678,7 @@ func (t *txSync) fillGap(ctx context.Context, p peer.ID, tp *txPeer, sender type
 func (t *txSync) announce(ctx context.Context, p peer.ID, tp *txPeer, ids []types.Hash) {
 	defer t.done(func() { tp.announcing = false })
 	req := txRequest{Type: txReqAnnounce, IDs: ids}
-	if err := t.n.sync.request(ctx, p, protoTxs, req.encode(), expectEnd); err != nil {
+	if err := t.s.request(ctx, p, protoTxs, req.encode(), expectEnd); err != nil {
 		t.punish(p, "announce", err)
 		return
 	}
@@ -739,7 +742,7 @@ func (t *txSync) fetch(ctx context.Context, p peer.ID, ids []types.Hash) ([]*typ
 		ids = ids[len(chunk):]
 		req := txRequest{Type: txReqByID, IDs: chunk}
 		var got []*types.Tx
-		err := t.n.sync.request(ctx, p, protoTxs, req.encode(), func(r *bufio.Reader) error {
+		err := t.s.request(ctx, p, protoTxs, req.encode(), func(r *bufio.Reader) error {
 			for _, id := range chunk {
 				b, err := readFrame(r, maxTxFrameSize)
 				if err != nil {
@@ -801,13 +804,13 @@ func (t *txSync) add(p peer.ID, txs []*types.Tx, via *atomic.Uint64) int {
 		}
 		switch classifyRefusal(err) {
 		case refusedUndecodable, refusedInvalid:
-			t.n.penalize(p, fmt.Sprintf("recovered tx %s: %v", id, err), PenaltyInvalidTx)
+			t.judge.penalize(p, fmt.Sprintf("recovered tx %s: %v", id, err), PenaltyInvalidTx)
 			return added
 		case refusedForNow:
 			// Not remembered: a gap filling (perhaps by another fetch
 			// running now) or a block may lift these soon.
 		case notRefused:
-			t.n.log.Warn("add recovered tx", "id", id, "peer", p, "err", err)
+			t.log.Warn("add recovered tx", "id", id, "peer", p, "err", err)
 		case refusedByView:
 			t.mu.Lock()
 			if len(t.refused) < maxRefused {
@@ -826,11 +829,11 @@ func (t *txSync) punish(p peer.ID, what string, err error) {
 	var bad badAnswer
 	switch {
 	case errors.As(err, &bad):
-		t.n.penalize(p, fmt.Sprintf("bad %s answer: %v", what, err), PenaltyBadSyncAnswer)
+		t.judge.penalize(p, fmt.Sprintf("bad %s answer: %v", what, err), PenaltyBadSyncAnswer)
 	case errors.Is(err, errTimeout):
-		t.n.penalize(p, what+" request timed out", penaltySyncStall)
+		t.judge.penalize(p, what+" request timed out", penaltySyncStall)
 	default:
-		t.n.log.Debug("tx recovery request failed", "peer", p, "request", what, "err", err)
+		t.log.Debug("tx recovery request failed", "peer", p, "request", what, "err", err)
 	}
 }
 
