@@ -112,6 +112,10 @@ type fetcher struct {
 	respCh   chan blockResp
 	importCh chan *fetchItem
 	resultCh chan importResult
+	// headerNews: the header phase stored headers; headersEnd is closed
+	// when it ends (and nil once seen).
+	headerNews, headersEnd <-chan struct{}
+	jobs                   sync.WaitGroup // the importer and the requests
 }
 
 func newFetcher(s *syncer, tip0 chain.Tip) *fetcher {
@@ -141,98 +145,135 @@ func (f *fetcher) window() int {
 
 // run fetches and imports until nothing more can be done in this round:
 // the header phase is over and every missing block is imported or no
-// peer can supply it. It returns an error only for a failure of this node.
-func (f *fetcher) run(ctx context.Context, progress <-chan struct{}, hdone <-chan struct{}) (err error) {
-	fctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		f.importer(fctx)
-	}()
-	defer func() {
-		// Abandon the requests in flight, take back from the importer what
-		// it was handed and did not start, and join everything.
-		cancel()
-		close(f.importCh)
-		for f.inflight > 0 || f.importing > 0 {
-			select {
-			case <-f.respCh:
-				f.inflight--
-			case r := <-f.resultCh:
-				f.importing--
-				if r.err == nil {
-					f.imported++
-				}
-			}
-		}
-		wg.Wait()
-	}()
+// peer can supply it. progress tells of headers the header phase stored,
+// hdone of its end. It returns an error only for a failure of this node.
+func (f *fetcher) run(ctx context.Context, progress, hdone <-chan struct{}) error {
+	f.headerNews, f.headersEnd = progress, hdone
+	work, cancel := context.WithCancel(ctx)
+	f.startImporter(work)
+	defer f.finish(cancel)
 	tick := time.NewTicker(housekeeping)
 	defer tick.Stop()
 	for {
-		if f.version != f.s.currentVersion() {
-			f.refreshPeers()
-		}
-		if f.dirty && (f.idle() || len(f.queue) < f.batchSize()*f.s.maxInflight*max(1, len(f.peers))) {
-			f.refill()
-		}
-		f.assign(fctx, &wg)
-		f.feed()
+		f.dispatch(work)
 		if f.idle() {
-			if f.dirty {
-				continue // refill first
-			}
-			if f.headersDone {
-				if len(f.queue) == 0 && f.cursor == len(f.order) {
-					if !f.quiet {
-						// One more look: the window may have moved on.
-						f.quiet, f.dirty = true, true
-						continue
-					}
-					return nil
-				}
-				// What is queued cannot be had from any peer: skip it and
-				// import what arrived beyond it.
-				for _, it := range f.queue {
-					it.state = itemDead
-				}
-				f.queue = f.queue[:0]
-				f.feed()
-				if f.idle() {
-					return nil
-				}
+			switch f.settle() {
+			case lookAgain:
+				continue
+			case roundOver:
+				return nil
 			}
 		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case r := <-f.respCh:
-			f.handleResponse(r)
-		case r := <-f.resultCh:
-			if err := f.handleImport(r); err != nil {
-				return err
-			}
-			for more := true; more; { // take what else is there in one go
-				select {
-				case r := <-f.resultCh:
-					if err := f.handleImport(r); err != nil {
-						return err
-					}
-				default:
-					more = false
-				}
-			}
-			f.logProgress()
-		case <-progress:
-			f.dirty = true
-		case <-hdone:
-			hdone = nil
-			f.headersDone, f.dirty = true, true
-		case <-tick.C:
-			f.logProgress()
+		if more, err := f.await(ctx, tick.C); !more {
+			return err
 		}
 	}
+}
+
+// finish ends the body phase: it abandons the requests in flight
+// (cancel), takes back from the importer what it was handed and did not
+// start, and joins the fetcher's goroutines.
+func (f *fetcher) finish(cancel context.CancelFunc) {
+	cancel()
+	close(f.importCh)
+	for f.inflight > 0 || f.importing > 0 {
+		select {
+		case <-f.respCh:
+			f.inflight--
+		case r := <-f.resultCh:
+			f.importing--
+			if r.err == nil {
+				f.imported++
+			}
+		}
+	}
+	f.jobs.Wait()
+}
+
+// dispatch brings the peers and the window up to date and hands out the
+// work there is: batches to the peers with room, ready blocks to the
+// importer.
+func (f *fetcher) dispatch(ctx context.Context) {
+	if f.version != f.s.currentVersion() {
+		f.refreshPeers()
+	}
+	if f.dirty && (f.idle() || f.queueLow()) {
+		f.refill()
+	}
+	f.assign(ctx)
+	f.feed()
+}
+
+// queueLow reports whether the queue holds less than a full load of
+// requests for every peer.
+func (f *fetcher) queueLow() bool {
+	return len(f.queue) < f.batchSize()*f.s.maxInflight*max(1, len(f.peers))
+}
+
+// idleStep is what an idle fetcher does next.
+type idleStep int
+
+const (
+	keepWaiting idleStep = iota // for an answer, an import, the header phase
+	lookAgain                   // the window may have moved: dispatch again
+	roundOver                   // nothing more can be done in this round
+)
+
+// settle decides what an idle fetcher does next: look at the window again
+// if it may have moved; wait while the header phase runs; after it, take
+// one more look once everything settled and then end, or skip what no
+// peer can supply and import what arrived beyond it.
+func (f *fetcher) settle() idleStep {
+	switch {
+	case f.dirty:
+		return lookAgain
+	case !f.headersDone:
+		return keepWaiting
+	case len(f.queue) == 0 && f.cursor == len(f.order):
+		if f.quiet {
+			return roundOver
+		}
+		// One more look: the window may have moved on.
+		f.quiet, f.dirty = true, true
+		return lookAgain
+	}
+	// What is queued cannot be had from any peer: skip it and import
+	// what arrived beyond it.
+	for _, it := range f.queue {
+		it.state = itemDead
+	}
+	f.queue = f.queue[:0]
+	f.feed()
+	if f.idle() {
+		return roundOver
+	}
+	return keepWaiting
+}
+
+// await waits for the next event and handles it: an answer, import
+// results, news from the header phase, the housekeeping tick. It reports
+// false when ctx ends, or when an import failed for a reason of this node
+// (the error).
+func (f *fetcher) await(ctx context.Context, tick <-chan time.Time) (bool, error) {
+	select {
+	case <-ctx.Done():
+		return false, nil
+	case r := <-f.respCh:
+		f.handleResponse(r)
+	case r := <-f.resultCh:
+		if err := f.handleImports(r); err != nil {
+			return false, err
+		}
+		f.logProgress()
+	case <-f.headerNews:
+		f.dirty = true
+	case <-f.headersEnd:
+		f.headersEnd = nil
+		f.headersDone, f.dirty = true, true
+	case <-tick:
+		f.logProgress()
+	}
+	return true, nil
 }
 
 // idle: nothing in flight, nothing being imported, nothing ready to hand
@@ -243,25 +284,20 @@ func (f *fetcher) idle() bool {
 
 // refreshPeers brings the fetcher's peers up to date with the syncer's.
 func (f *fetcher) refreshPeers() {
-	s := f.s
-	s.mu.Lock()
-	f.version = s.version.Load()
+	var heights map[peer.ID]uint64
+	f.version, heights = f.s.usablePeers()
 	f.peers = f.peers[:0]
-	for p, sp := range s.peers {
-		if !sp.usable() {
-			continue
-		}
+	for p, h := range heights {
 		fp := f.all[p]
 		if fp == nil {
 			fp = &fetchPeer{id: p}
 			f.all[p] = fp
 		}
-		fp.height = sp.height
+		fp.height = h
 		if !fp.dropped {
 			f.peers = append(f.peers, fp)
 		}
 	}
-	s.mu.Unlock()
 	f.dirty = true
 }
 
@@ -358,7 +394,7 @@ func (f *fetcher) canServe(fp *fetchPeer, it *fetchItem) bool {
 }
 
 // assign hands batches from the queue to the least-loaded peers with room.
-func (f *fetcher) assign(ctx context.Context, wg *sync.WaitGroup) {
+func (f *fetcher) assign(ctx context.Context) {
 	var busy map[*fetchPeer]bool // peers with nothing to take
 	for len(f.queue) > 0 {
 		var fp *fetchPeer
@@ -396,9 +432,9 @@ func (f *fetcher) assign(ctx context.Context, wg *sync.WaitGroup) {
 		}
 		fp.inflight++
 		f.inflight++
-		wg.Add(1)
+		f.jobs.Add(1)
 		go func() {
-			defer wg.Done()
+			defer f.jobs.Done()
 			f.respCh <- f.fetch(ctx, req)
 		}()
 	}

@@ -37,6 +37,15 @@ func (f *fetcher) feed() {
 	}
 }
 
+// startImporter starts the importer goroutine.
+func (f *fetcher) startImporter(ctx context.Context) {
+	f.jobs.Add(1)
+	go func() {
+		defer f.jobs.Done()
+		f.importer(ctx)
+	}()
+}
+
 // importer imports the blocks it is handed, in order, until ctx ends; then
 // it only hands them back, so that a stopping node does not import what
 // was queued.
@@ -55,6 +64,20 @@ func (f *fetcher) importer(ctx context.Context) {
 		_, err := f.chain.ProcessBlock(it.block, chain.Origin{Peer: string(it.from)})
 		f.s.owner.release()
 		f.resultCh <- importResult{it: it, err: err}
+	}
+}
+
+// handleImports files r and every other result already waiting.
+func (f *fetcher) handleImports(r importResult) error {
+	for {
+		if err := f.handleImport(r); err != nil {
+			return err
+		}
+		select {
+		case r = <-f.resultCh:
+		default:
+			return nil
+		}
 	}
 }
 

@@ -310,3 +310,17 @@ func (s *syncer) txPeers() map[peer.ID]bool {
 }
 
 func (s *syncer) currentVersion() uint64 { return s.version.Load() }
+
+// usablePeers returns the version of the peer table and its usable peers,
+// each with the height it is known to have bodies to.
+func (s *syncer) usablePeers() (uint64, map[peer.ID]uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	heights := make(map[peer.ID]uint64, len(s.peers))
+	for p, sp := range s.peers {
+		if sp.usable() {
+			heights[p] = sp.height
+		}
+	}
+	return s.version.Load(), heights
+}
