@@ -24,10 +24,10 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 )
 
-// newHost builds the libp2p host of cfg (DESIGN.md §7): TCP and QUIC,
-// Noise and TLS, yamux; the identity of cfg.KeyFile; a connection manager
-// with cfg's watermarks; a resource manager with explicit limits; gater
-// refusing banned peers.
+// newHost builds the libp2p host of cfg (docs/PROTOCOL.md §19, Transport
+// and discovery): TCP and QUIC, Noise and TLS, yamux; the identity of
+// cfg.KeyFile; a connection manager with cfg's watermarks; a resource
+// manager with explicit limits; gater refusing banned peers.
 func newHost(cfg Config, gater *scorer) (host.Host, error) {
 	key, err := loadKey(cfg.KeyFile)
 	if err != nil {
@@ -73,7 +73,7 @@ func newHost(cfg Config, gater *scorer) (host.Host, error) {
 // resourceLimits sets the resource manager's connection and stream limits
 // on purpose rather than taking the defaults scaled from the machine's
 // memory, which allow only about 80 inbound connections in handshake at
-// once (DESIGN.md §14). maxConns bounds established connections in each
+// once. maxConns bounds established connections in each
 // direction and in total, and as many may be in handshake (the transient
 // scope) at once; each connection may carry 64 streams on average. Memory,
 // file descriptor and per-peer, per-protocol and per-service limits stay

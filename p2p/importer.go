@@ -132,8 +132,8 @@ func (f *fetcher) handleImport(r importResult) error {
 	return nil
 }
 
-// logProgress logs the sync progress (DESIGN.md §13), at most every
-// progressEvery.
+// logProgress logs the sync progress — height, target, percent done,
+// blocks/s and the time left at that rate — at most every progressEvery.
 func (f *fetcher) logProgress() {
 	if time.Since(f.lastLog) < f.s.progressEvery {
 		return

@@ -40,7 +40,7 @@ const (
 
 // Network is a node's presence on the peer-to-peer network: its libp2p
 // host, discovery, gossip topics, sync protocol and peer scoring
-// (DESIGN.md §7). Build it with New, then Start it; Stop releases
+// (docs/PROTOCOL.md §19–§25). Build it with New, then Start it; Stop releases
 // everything Start built. All exported methods are safe for concurrent
 // use; those that need the host return ErrNotStarted (or nothing) before
 // Start.

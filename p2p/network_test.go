@@ -638,8 +638,7 @@ func TestResourceLimits(t *testing.T) {
 }
 
 // TestManyInboundDials: a node accepts 120 peers dialling it at once over
-// TCP, beyond the default resource manager's ~80 handshakes (DESIGN.md
-// §14).
+// TCP, beyond the default resource manager's ~80 handshakes.
 func TestManyInboundDials(t *testing.T) {
 	if testing.Short() || raceEnabled() {
 		// 120 handshakes take 10 s or more under the race detector on

@@ -1,7 +1,7 @@
 package p2p
 
 // Serving the sync protocols (the limits are listed in
-// docs/PROTOCOL.md, "Serving sync requests"). A stream a peer opens is
+// docs/PROTOCOL.md §22, Serving requests). A stream a peer opens is
 // admitted against that peer's limits for its protocol: a token bucket of
 // requests and a cap on the requests served at once; over either, it is
 // reset at once. Its request frame must then arrive within a short

@@ -1,6 +1,7 @@
 package p2p
 
-// Headers-first sync (DESIGN.md §7), in the manner of btcd and bitcoind.
+// Headers-first sync (docs/PROTOCOL.md §23, Headers-first sync), in the
+// manner of btcd and bitcoind.
 //
 // Peers exchange a status on connect. When a peer claims more work than
 // this node's best header, a sync round starts: the header phase asks that

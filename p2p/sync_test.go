@@ -749,8 +749,8 @@ func TestStatusOtherGenesis(t *testing.T) {
 }
 
 // Benchmarks: sync of 20,000 empty blocks from one peer over loopback TCP,
-// beside the local import of the same blocks (DESIGN.md §10: the first
-// must reach 0.8 of the second and more than 6,000 blocks/s).
+// beside the local import of the same blocks: the first must reach 0.8 of
+// the second and more than 6,000 blocks/s.
 
 var benchChain struct {
 	once   sync.Once
@@ -806,7 +806,7 @@ func localImport(b *testing.B, p *consensus.Params, blocks []*types.Block) time.
 // BenchmarkSync20000 times a fresh node's sync from one peer over
 // loopback TCP, from Connect to the last block imported. Each iteration
 // also times a local import of the same blocks, so that the ratio
-// ("x-local", DESIGN.md §10: at least 0.8) compares figures taken under
+// ("x-local", which must be at least 0.8) compares figures taken under
 // the same load.
 func BenchmarkSync20000(b *testing.B) {
 	p, blocks := syncBenchBlocks(b)

@@ -1,9 +1,10 @@
 package p2p
 
-// The sync protocol's messages and framing (DESIGN.md §7). Every message
-// travels in one frame: a minimal uvarint length ‖ payload, the length
-// checked against the message kind's limit before anything is allocated.
-// Payloads follow the conventions of chain/types (DESIGN.md §2): big-endian
+// The sync protocol's messages and framing (docs/PROTOCOL.md §21,
+// Request/response protocols). Every message travels in one frame: a
+// minimal uvarint length ‖ payload, the length checked against the message
+// kind's limit before anything is allocated. Payloads follow the
+// conventions of chain/types (docs/PROTOCOL.md §2, Encoding): big-endian
 // fixed-width integers, minimal uvarint counts checked against their limit
 // before allocating, trailing bytes refused; one value has one encoding.
 //

@@ -1,7 +1,7 @@
 package p2p
 
-// The transaction recovery protocols' messages (docs/PROTOCOL.md,
-// "Transaction recovery"; the exchanges are in txsync.go). They follow the
+// The transaction recovery protocols' messages (docs/PROTOCOL.md §24,
+// Transaction recovery; the exchanges are in txsync.go). They follow the
 // sync protocol's framing and encoding rules (syncproto.go): every
 // message is one frame of at most its kind's limit, counts are minimal
 // uvarints checked against their limit before anything is allocated,

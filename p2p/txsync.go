@@ -1,6 +1,6 @@
 package p2p
 
-// Transaction recovery (docs/PROTOCOL.md, "Transaction recovery").
+// Transaction recovery (docs/PROTOCOL.md §24, Transaction recovery).
 //
 // GossipSub may lose a tx: a queue overflows, a validation is throttled,
 // and since the message is then marked seen, copies from other peers are
