@@ -15,7 +15,7 @@ package p2p
 //     (not relayed), and after gapDelay the node asks the peer that
 //     relayed it for the sender's missing nonces (TxPool.Missing), unless
 //     they arrived meanwhile. Asks are limited per sender (one per
-//     gapRetry) and per peer (a token bucket, 2 in flight).
+//     gapRetry) and per peer (a token bucket, maxGapsInflight in flight).
 //   - Reconciliation. On connect and every reconcileEvery (jittered),
 //     the node asks each peer for the ids of its pending txs (at most
 //     MaxPendingIDs, highest fee first) and fetches those it lacks, at
@@ -37,9 +37,10 @@ package p2p
 //
 // Goroutines: run (owned by the Network) is the loop; it starts one
 // goroutine per exchange and joins them before it returns. At most one
-// fetch (a reconciliation round or a fetch of announced ids), two
-// nonce-gap requests and one announcement run per peer at once. Stream
-// handlers run on libp2p's goroutines.
+// fetch (a reconciliation round or a fetch of announced ids),
+// maxGapsInflight nonce-gap requests and one announcement run per peer at
+// once. Stream handlers run on libp2p's goroutines, registered with the
+// Network as the sync protocols' are (serve.go).
 
 import (
 	"bufio"
