@@ -23,12 +23,9 @@ import (
 //     stored (storeBlock);
 //   - a's branch, or a branch of stored blocks that a completes, now has
 //     more work than the tip: the chain reorganises to it
-//     (activateBestChain).
+//     (reorganizeFor).
 //
-// A block found invalid when its branch is connected is refused with its
-// rule error, or ErrInvalidAncestor if an ancestor broke the rule; the
-// Result still reports what the main chain did meanwhile. Callers hold
-// c.mu.
+// Callers hold c.mu.
 func (c *Chain) connectBestChain(a *acceptedBlock, res *Result) (ProcessStatus, error) {
 	if a.node.parent == c.tip {
 		return c.extendTip(a, res)
@@ -36,25 +33,11 @@ func (c *Chain) connectBestChain(a *acceptedBlock, res *Result) (ProcessStatus, 
 	if err := c.storeBlock(a); err != nil {
 		return 0, err
 	}
-	before := len(res.Connected)
-	if err := c.activateBestChain(res); err != nil {
-		return 0, err
+	if best := c.bestCandidate(); best == nil || best.work.Cmp(c.tip.work) <= 0 {
+		c.cfg.Logger.Debug("stored side-chain block", "height", a.node.height(), "hash", a.node.hash)
+		return StatusSideChain, nil
 	}
-	n := a.node
-	if c.isInvalid(n) {
-		// Connecting the branch showed that n, or one of its ancestors,
-		// breaks a rule: refuse n like any invalid block, so that it is
-		// not relayed.
-		if err, ok := c.rejected[n.hash]; ok && n.status&statusInvalid != 0 {
-			return 0, err
-		}
-		return 0, consensus.NewRuleError(consensus.ErrInvalidAncestor, "an ancestor of %s broke a rule when its branch was connected", n.hash)
-	}
-	if len(res.Connected) > before {
-		return StatusConnected, nil
-	}
-	c.cfg.Logger.Debug("stored side-chain block", "height", n.height(), "hash", n.hash)
-	return StatusSideChain, nil
+	return c.reorganizeFor(a, res)
 }
 
 // extendTip connects a, a child of the tip: a switch of branch with
@@ -114,6 +97,35 @@ func (c *Chain) bestCandidate() *blockNode {
 		}
 	}
 	return best
+}
+
+// reorganizeFor reorganises to the best branch now that a, stored, makes
+// or completes one with more work than the tip (activateBestChain). a is
+// then connected (StatusConnected), or left on a side branch if another
+// branch won or its own broke a rule below it. If connecting showed a or
+// an ancestor invalid, a is refused with its rule error, or
+// ErrInvalidAncestor for an ancestor's; the Result still reports what the
+// main chain did meanwhile. Callers hold c.mu.
+func (c *Chain) reorganizeFor(a *acceptedBlock, res *Result) (ProcessStatus, error) {
+	before := len(res.Connected)
+	if err := c.activateBestChain(res); err != nil {
+		return 0, err
+	}
+	n := a.node
+	if c.isInvalid(n) {
+		// Connecting the branch showed that n, or one of its ancestors,
+		// breaks a rule: refuse n like any invalid block, so that it is
+		// not relayed.
+		if err, ok := c.rejected[n.hash]; ok && n.status&statusInvalid != 0 {
+			return 0, err
+		}
+		return 0, consensus.NewRuleError(consensus.ErrInvalidAncestor, "an ancestor of %s broke a rule when its branch was connected", n.hash)
+	}
+	if len(res.Connected) > before {
+		return StatusConnected, nil
+	}
+	c.cfg.Logger.Debug("stored side-chain block", "height", n.height(), "hash", n.hash)
+	return StatusSideChain, nil
 }
 
 // reorganize makes the branch of the stored block target the main chain,

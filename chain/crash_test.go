@@ -24,6 +24,7 @@ import (
 	"github.com/cairn-ledger/cairn/chain/types"
 	"github.com/syndtr/goleveldb/leveldb"
 	"github.com/syndtr/goleveldb/leveldb/opt"
+	"github.com/syndtr/goleveldb/leveldb/util"
 )
 
 // Crash recovery: after kill -9 at any instant the node restarts without
@@ -70,11 +71,17 @@ type crashSet struct {
 	order []string              // delivery order
 	name  map[types.Hash]string // block hash -> name
 	final string                // the most-work block
+	// hash and ids are each block's hash and tx ids, computed once: check
+	// runs after every round and would otherwise spend most of its time
+	// hashing them again.
+	hash map[string]types.Hash
+	ids  map[string][]types.Hash
 }
 
 func crashBuild(t *testing.T) *crashSet {
 	g := chaintest.New(t)
-	s := &crashSet{g: g, name: map[types.Hash]string{g.Hash("genesis"): "genesis"}, final: "d70"}
+	s := &crashSet{g: g, name: map[types.Hash]string{g.Hash("genesis"): "genesis"}, final: "d70",
+		hash: map[string]types.Hash{"genesis": g.Hash("genesis")}, ids: map[string][]types.Hash{}}
 	senders := chaintest.Wallets[:3]
 	branch := func(prefix, parent string, from, to uint64, salt uint64) {
 		for h := from; h <= to; h++ {
@@ -103,6 +110,7 @@ func crashBuild(t *testing.T) *crashSet {
 		if g.State(n) == nil {
 			t.Fatalf("block %s is invalid in the model", n)
 		}
+		s.hash[n], s.ids[n] = g.Hash(n), g.Get(n).TxIDs()
 	}
 	return s
 }
@@ -307,9 +315,10 @@ func (s *crashSet) check(t *testing.T, dir string) string {
 	if err != nil {
 		t.Fatalf("reopen after kill: %v", err)
 	}
+	open := true
 	defer func() {
-		if err := c.Close(); err != nil {
-			t.Fatal(err)
+		if open {
+			c.Close()
 		}
 	}()
 	if err := c.Verify(); err != nil {
@@ -325,27 +334,32 @@ func (s *crashSet) check(t *testing.T, dir string) string {
 	// The main-chain height index and the tx index follow the tip's
 	// ancestry exactly.
 	onMain := map[types.Hash]chain.TxLocation{}
-	for h := s.g.Get(name); ; h = s.g.Get(s.name[h.Header.Parent]) {
-		info, err := c.HeaderByHeight(h.Header.Height)
-		if err != nil || info.Hash != h.Hash() || !info.MainChain {
-			t.Fatalf("height %d: %s, %v; the tip's ancestor is %s", h.Header.Height, info.Hash, err, s.name[h.Hash()])
+	for n := name; ; n = s.name[s.g.Get(n).Header.Parent] {
+		height := s.g.Get(n).Header.Height
+		info, err := c.HeaderByHeight(height)
+		if err != nil || info.Hash != s.hash[n] || !info.MainChain {
+			t.Fatalf("height %d: %s, %v; the tip's ancestor is %s", height, info.Hash, err, n)
 		}
-		for i, tx := range h.Txs {
-			onMain[tx.ID()] = chain.TxLocation{Block: h.Hash(), Height: h.Header.Height, Index: i}
+		for i, id := range s.ids[n] {
+			onMain[id] = chain.TxLocation{Block: s.hash[n], Height: height, Index: i}
 		}
-		if h.Header.Height == 0 {
+		if height == 0 {
 			break
 		}
 	}
-	for _, n := range s.order {
-		for _, tx := range s.g.Get(n).Txs {
-			loc, err := c.TxLocation(tx.ID())
-			want, main := onMain[tx.ID()]
+	// Through the API for the txs of the tip and of each branch's last
+	// block; for every tx, in one pass over the index once the chain is
+	// closed (checkTxIndex): a lookup for each tx of every block would
+	// take most of the time of this check, which runs after every round.
+	for _, n := range []string{name, "a40", "b50", "c60", "d70"} {
+		for _, id := range s.ids[n] {
+			loc, err := c.TxLocation(id)
+			want, main := onMain[id]
 			switch {
 			case main && (err != nil || loc != want):
-				t.Fatalf("tx %s of %s: %+v, %v; want %+v", tx.ID(), n, loc, err, want)
+				t.Fatalf("tx %s of %s: %+v, %v; want %+v", id, n, loc, err, want)
 			case !main && !errors.Is(err, chain.ErrNotFound):
-				t.Fatalf("tx %s of %s is off the main chain but indexed: %+v, %v", tx.ID(), n, loc, err)
+				t.Fatalf("tx %s of %s is off the main chain but indexed: %+v, %v", id, n, loc, err)
 			}
 		}
 	}
@@ -353,7 +367,7 @@ func (s *crashSet) check(t *testing.T, dir string) string {
 	// Fork choice: every block is valid, so no stored block may have more
 	// work than the tip.
 	for _, n := range s.order {
-		info, err := c.Header(s.g.Hash(n))
+		info, err := c.Header(s.hash[n])
 		if errors.Is(err, chain.ErrNotFound) {
 			continue
 		}
@@ -364,7 +378,44 @@ func (s *crashSet) check(t *testing.T, dir string) string {
 			t.Fatalf("tip %s, but %s is stored with more work", name, n)
 		}
 	}
+	open = false
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s.checkTxIndex(t, dir, onMain)
 	return name
+}
+
+// checkTxIndex reads the tx index of the closed database in dir, read-only,
+// in one pass: it must hold exactly the txs of onMain, each at its place.
+func (s *crashSet) checkTxIndex(t *testing.T, dir string, onMain map[types.Hash]chain.TxLocation) {
+	t.Helper()
+	db, err := leveldb.OpenFile(dir, &opt.Options{ReadOnly: true, ErrorIfMissing: true})
+	if err != nil {
+		t.Fatalf("reopen to read the tx index: %v", err)
+	}
+	defer db.Close()
+	// store.go's layout: 't' ‖ tx id -> block hash ‖ index u32.
+	it := db.NewIterator(util.BytesPrefix([]byte{'t'}), nil)
+	defer it.Release()
+	seen := 0
+	for it.Next() {
+		k, v := it.Key(), it.Value()
+		var id types.Hash
+		copy(id[:], k[1:])
+		want, main := onMain[id]
+		if len(k) != 1+types.HashSize || !main || len(v) != types.HashSize+4 ||
+			types.Hash(v[:types.HashSize]) != want.Block || binary.BigEndian.Uint32(v[types.HashSize:]) != uint32(want.Index) {
+			t.Fatalf("tx index record %x -> %x; on the main chain: %v, at %+v", k, v, main, want)
+		}
+		seen++
+	}
+	if err := it.Error(); err != nil {
+		t.Fatal(err)
+	}
+	if seen != len(onMain) {
+		t.Fatalf("the tx index holds %d records for the %d main-chain txs", seen, len(onMain))
+	}
 }
 
 // TestCrashRecovery kills an importing child process with SIGKILL at
