@@ -237,6 +237,8 @@ func (c *Chain) CheckHeaders(cur HeaderCursor, hs []types.Header) (HeaderCursor,
 
 // checkHeaders is CheckHeaders for headers already hashed; if works is not
 // nil, works[i] is set to the total work at hs[i] for each that passed.
+// Like CheckHeaders it takes the read lock itself, briefly: callers must
+// not hold c.mu.
 func (c *Chain) checkHeaders(cur HeaderCursor, hs []types.Header, hashes []types.Hash, works []*big.Int) (HeaderCursor, int, error) {
 	refused := -1
 	var rerr error

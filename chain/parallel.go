@@ -46,7 +46,8 @@ func txIDs(blk *types.Block) []types.Hash {
 }
 
 // verifySignatures batch-verifies the signatures of blk on every core and
-// returns the error of the lowest-index bad tx, if any.
+// returns the error of the lowest-index bad tx, if any. It needs no lock
+// (it runs before ProcessBlockFrom takes it).
 func (c *Chain) verifySignatures(blk *types.Block, ids []types.Hash, known func(types.Hash) bool) error {
 	var mu sync.Mutex
 	var first error

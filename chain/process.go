@@ -246,9 +246,9 @@ type checkedBlock struct {
 	headerChecked bool
 }
 
-// precheck does the cheap checks of ProcessBlockFrom under the read lock:
-// known, known invalid, unrequested and too little work, orphan rules
-// (for an orphan, proof of work included).
+// precheck does the cheap checks of ProcessBlockFrom under the read lock,
+// which it takes itself: known, known invalid, unrequested and too little
+// work, orphan rules (for an orphan, proof of work included).
 func (c *Chain) precheck(h *types.Header, hash types.Hash, o Origin) (prechecked, error) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
