@@ -42,8 +42,9 @@ type Node struct {
 	cancel  context.CancelFunc // ends the node's context
 	stopErr error
 
-	mu      sync.Mutex // guards tipSubs
-	tipSubs []func(chain.Result)
+	mu        sync.Mutex // guards tipSubs and blockSubs
+	tipSubs   []func(chain.Result)
+	blockSubs []func(*types.Block, chain.Result)
 }
 
 // lifeState is where a Node is in its life: built, running, stopped.
@@ -231,6 +232,17 @@ func (n *Node) OnTipChange(f func(chain.Result)) {
 	n.tipSubs = append(n.tipSubs, f)
 }
 
+// OnBlock registers f to be called after every block the chain took from
+// gossip, sync or SubmitBlock — connected, stored on a side branch or held
+// as an orphan — with the block and the chain's Result; not for a block
+// refused or already known. f runs on the importing goroutine (a gossip
+// validator or the sync importer) and must be quick.
+func (n *Node) OnBlock(f func(*types.Block, chain.Result)) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.blockSubs = append(n.blockSubs, f)
+}
+
 // SubmitTx admits a local tx to the pool and publishes it if it is
 // pending (a queued tx is announced once its nonce gap fills: see
 // txpool.Pool.Stale). A tx the pool holds already is not refused: it is
@@ -294,6 +306,14 @@ func (n *Node) processBlock(blk *types.Block, o chain.Origin) (chain.Result, err
 		n.mu.Unlock()
 		for _, f := range subs {
 			f(res)
+		}
+	}
+	if err == nil && res.Status != chain.StatusDuplicate {
+		n.mu.Lock()
+		subs := append([]func(*types.Block, chain.Result){}, n.blockSubs...)
+		n.mu.Unlock()
+		for _, f := range subs {
+			f(blk, res)
 		}
 	}
 	return res, err

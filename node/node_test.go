@@ -19,6 +19,7 @@ import (
 
 	"github.com/cairn-ledger/cairn/chain"
 	"github.com/cairn-ledger/cairn/chain/chaintest"
+	"github.com/cairn-ledger/cairn/chain/types"
 	"github.com/cairn-ledger/cairn/p2p"
 	"github.com/cairn-ledger/cairn/rpc"
 	"github.com/cairn-ledger/cairn/txpool"
@@ -308,5 +309,38 @@ func TestStartRefusesStateNotMatchingTip(t *testing.T) {
 	_, err = New(cfg)
 	if !errors.Is(err, chain.ErrCorrupt) || !strings.Contains(err.Error(), "stateRoot") {
 		t.Fatalf("New on a state that does not match the tip: %v", err)
+	}
+}
+
+// TestOnBlockSeesSideBlocks: OnBlock hears of every block the chain takes —
+// one that extends the tip and one stored on a side branch — and not of a
+// block it already has or refuses; OnTipChange hears only of the first.
+func TestOnBlockSeesSideBlocks(t *testing.T) {
+	g := chaintest.New(t)
+	n, err := New(Config{Params: g.Params, DataDir: t.TempDir(), NoNetwork: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Stop()
+	type seen struct {
+		hash   types.Hash
+		status chain.ProcessStatus
+	}
+	var blocks []seen
+	tips := 0
+	n.OnBlock(func(b *types.Block, r chain.Result) { blocks = append(blocks, seen{b.Hash(), r.Status}) })
+	n.OnTipChange(func(chain.Result) { tips++ })
+	a := g.Block("a", "genesis", nil)
+	b := g.Block("b", "genesis", func(bg *chaintest.BlockGen) { bg.Header.Time++ })
+	bad := g.Block("bad", "a", func(bg *chaintest.BlockGen) { bg.BadPoW = true })
+	for _, blk := range []*types.Block{a, b, a, bad} {
+		_, _ = n.SubmitBlock(blk)
+	}
+	want := []seen{{a.Hash(), chain.StatusConnected}, {b.Hash(), chain.StatusSideChain}}
+	if !slices.Equal(blocks, want) {
+		t.Errorf("OnBlock saw %v, want %v", blocks, want)
+	}
+	if tips != 1 {
+		t.Errorf("OnTipChange called %d times, want 1", tips)
 	}
 }
