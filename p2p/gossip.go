@@ -12,7 +12,6 @@ import (
 	"github.com/cairn-ledger/cairn/chain"
 	"github.com/cairn-ledger/cairn/chain/types"
 	"github.com/cairn-ledger/cairn/consensus"
-	"github.com/cairn-ledger/cairn/txpool"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -159,7 +158,7 @@ func (n *Network) GossipStats() GossipStats {
 }
 
 // messageID is a message's id: the hash of its payload, so that the same
-// block or tx from several peers is one message (DESIGN.md §7).
+// block or tx from several peers is one message (docs/PROTOCOL.md §20).
 func messageID(m *pb.Message) string {
 	h := types.Sum(m.Data)
 	return string(h[:])
@@ -175,11 +174,11 @@ func (n *Network) startGossip(ctx context.Context) error {
 		pubsub.WithMessageIdFn(messageID),
 		// No signatures, authors or sequence numbers: a block or tx
 		// carries its own proof, and StrictNoSign alone would still set
-		// author and seqno (DESIGN.md §14).
+		// author and seqno.
 		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
 		pubsub.WithNoAuthor(),
 		// Without flood publishing a message published before the mesh
-		// forms is lost (DESIGN.md §14).
+		// forms is lost.
 		pubsub.WithFloodPublish(true),
 		pubsub.WithMaxMessageSize(n.params.MaxBlockSize+maxMessageMargin),
 		pubsub.WithValidateQueueSize(validateQueueSize),
@@ -193,6 +192,7 @@ func (n *Network) startGossip(ctx context.Context) error {
 		pubsub.WithPeerScoreInspect(pubsub.PeerScoreInspectFn(n.scores.setGossipScores), scoreInspectPeriod),
 		pubsub.WithLogger(slog.New(pubsubLog{n.log.With("module", "pubsub").Handler()})),
 		pubsub.WithRPCLogger(slog.New(oversizeWatch{n})),
+		pubsub.WithGossipSubParams(gossipSubParams()),
 	)
 	if err != nil {
 		return fmt.Errorf("p2p: start gossipsub: %w", err)
@@ -221,6 +221,38 @@ func (n *Network) startGossip(ctx context.Context) error {
 		n.goFunc(func() { n.drain(ctx, sub) })
 	}
 	return nil
+}
+
+// gossipSubParams returns GossipSub's router parameters, chosen for
+// networks of 10 to 1,000 nodes whose every node wants every message, with
+// blocks every few seconds (docs/PROTOCOL.md §20):
+//
+//   - Mesh degree D = 6 (Dlo 5, Dhi 12, Dout 2, Dscore 4), GossipSub's
+//     defaults. A random mesh of degree 6 reaches 1,000 nodes in about
+//     log(1000)/log(5) ≈ 4.3 hops, 100 in about 3. A wider mesh shortens
+//     paths a little but every node then receives each message D times:
+//     cairn-sim (100 nodes, 25–150 ms links) measured time-to-all p95 of
+//     372 ms with D = 6, 469 ms with D = 8, 604 ms with D = 10 and 538 ms
+//     with D = 14 (CPU-bound), because the duplicates cost more than the
+//     shorter paths save. The gossip mesh makes paths about 1.2× the
+//     latency-shortest path (README, cairn sim).
+//   - Heartbeat 700 ms (as Ethereum's consensus layer uses) instead of
+//     1 s: a node the mesh misses learns of a block from the IHAVE gossip
+//     sent at the next heartbeat, so with 2 s blocks a shorter heartbeat
+//     bounds that fallback to well under one block time; the mesh is also
+//     repaired sooner after peers leave (a partition, a restart).
+//   - History: 6 heartbeats (4.2 s, two block times) of messages are kept
+//     to answer IWANT, and the last 3 are announced in IHAVE.
+//   - Everything else is GossipSub's default: lazy gossip to
+//     max(Dlazy = 6, 25 % of the non-mesh peers), IDONTWANT for messages
+//     over 1 KiB (every block with a transaction), at most 5,000 ids per
+//     IHAVE.
+func gossipSubParams() pubsub.GossipSubParams {
+	p := pubsub.DefaultGossipSubParams()
+	p.D, p.Dlo, p.Dhi, p.Dout, p.Dscore, p.Dlazy = 6, 5, 12, 2, 4, 6
+	p.HeartbeatInterval = 700 * time.Millisecond
+	p.HistoryLength, p.HistoryGossip = 6, 3
+	return p
 }
 
 // appScore is GossipSub's application-specific score (P5): minus the
@@ -268,7 +300,7 @@ func (n *Network) publish(t *pubsub.Topic, data []byte) error {
 	return t.Publish(n.ctx, data)
 }
 
-// validator makes a topic validator of check (DESIGN.md §7): this node's
+// validator makes a topic validator of check (docs/PROTOCOL.md §20): this node's
 // own messages are accepted (it processed them before publishing), nothing
 // is validated once Stop has begun, a peer with perPeer messages of the
 // topic (index topic) being validated has the next ignored, and every
@@ -455,25 +487,25 @@ func (n *Network) checkTx(from peer.ID, data []byte) pubsub.ValidationResult {
 		return pubsub.ValidationReject
 	}
 	id := types.Sum(data) // the encoding is canonical: this is tx.ID()
-	if n.backend.HasTx(id) {
+	if n.pool.Has(id) {
 		return pubsub.ValidationIgnore
 	}
-	_, err = n.backend.AddTx(tx)
+	_, err = n.pool.Add(tx)
 	if err == nil {
-		if n.backend.TxPending(id) {
+		if n.pool.IsPending(id) {
 			return pubsub.ValidationAccept
 		}
 		n.sync.txs.noteGap(from, tx.Sender())
 		return pubsub.ValidationIgnore
 	}
-	switch r := txpool.ReasonOf(err); r {
-	case txpool.ReasonUndecodable:
+	switch classifyRefusal(err) {
+	case refusedUndecodable:
 		n.penalize(from, fmt.Sprintf("tx %s: %v", id, err), PenaltyUndecodable)
 		return pubsub.ValidationReject
-	case txpool.ReasonInvalid, txpool.ReasonBadSignature, txpool.ReasonWrongNetwork, txpool.ReasonSmallOrderKey:
+	case refusedInvalid:
 		n.penalize(from, fmt.Sprintf("tx %s: %v", id, err), PenaltyInvalidTx)
 		return pubsub.ValidationReject
-	case 0:
+	case notRefused:
 		n.log.Warn("add gossiped tx", "id", id, "peer", from, "err", err)
 		return pubsub.ValidationIgnore
 	default:

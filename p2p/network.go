@@ -47,7 +47,7 @@ const (
 type Network struct {
 	// Fixed by New.
 	cfg       Config
-	backend   gossipBackend // the chain (and, for gossip.go, the pool)
+	backend   Backend
 	pool      TxPool
 	params    *consensus.Params
 	netID     string
@@ -111,7 +111,7 @@ func New(cfg Config, b Backend, pool TxPool) (*Network, error) {
 	}
 	n := &Network{
 		cfg:       cfg,
-		backend:   gossipBackend{Backend: b, pool: pool},
+		backend:   b,
 		pool:      pool,
 		params:    params,
 		netID:     params.NetID(),

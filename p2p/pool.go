@@ -76,17 +76,3 @@ func classifyRefusal(err error) txRefusal {
 	}
 	return refusedByView
 }
-
-// gossipBackend is the Network's Backend with the three pool calls that
-// checkTx (gossip.go) still makes through it, forwarded to the pool.
-// Transitional: once checkTx asks n.pool itself (Has, Add, IsPending) and
-// judges a refusal with classifyRefusal instead of txpool.ReasonOf,
-// Network.backend becomes a plain Backend and this type goes.
-type gossipBackend struct {
-	Backend
-	pool TxPool
-}
-
-func (b gossipBackend) AddTx(tx *types.Tx) (types.Hash, error) { return b.pool.Add(tx) }
-func (b gossipBackend) HasTx(id types.Hash) bool               { return b.pool.Has(id) }
-func (b gossipBackend) TxPending(id types.Hash) bool           { return b.pool.IsPending(id) }

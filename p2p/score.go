@@ -2,6 +2,7 @@ package p2p
 
 import (
 	"math"
+	"net"
 	"sync"
 	"time"
 
@@ -41,6 +42,21 @@ const (
 	PenaltyHalfLife = 10 * time.Minute
 )
 
+// IP colocation scoring (P6, see peerScoreParams): up to 10 peers per IP
+// are free; 11 cost -20 each, 14 cost -320 each (graylisted).
+const (
+	ipColocationThreshold = 10
+	ipColocationWeight    = -20
+)
+
+// colocationExempt are the networks P6 ignores: loopback and the IPv6
+// discard prefix (RFC 6666) that mocknet gives its peers.
+var colocationExempt = []*net.IPNet{
+	{IP: net.IPv4(127, 0, 0, 0), Mask: net.CIDRMask(8, 32)},
+	{IP: net.IPv6loopback, Mask: net.CIDRMask(128, 128)},
+	{IP: net.ParseIP("100::"), Mask: net.CIDRMask(64, 128)},
+}
+
 // GossipSub score thresholds (see peerScoreThresholds).
 const (
 	gossipThreshold   = -100
@@ -48,13 +64,20 @@ const (
 	graylistThreshold = -300
 )
 
-// peerScoreParams returns GossipSub's peer scoring for a small network: a
-// handful of peers, all perhaps on one IP. Invalid deliveries (a validator
-// returned Reject) weigh heavily and are forgotten over an hour; the
-// mesh-delivery penalties are off, because with few peers in a topic an
-// honest peer often delivers nothing first and would be punished for it;
-// IP colocation is off, since testnets and tests run every node on
-// 127.0.0.1. The application's own penalties enter as P5.
+// peerScoreParams returns GossipSub's peer scoring, for networks from a
+// handful of nodes to about 1,000. Invalid deliveries (a validator
+// returned Reject) weigh heavily and are forgotten over an hour. The
+// mesh-delivery penalties (P3, P3b) are off: a topic carries one block
+// every few seconds, too few messages for a delivery-rate threshold to
+// tell a slow honest mesh peer from a freeloader, and with few peers an
+// honest one often delivers nothing first. IP colocation (P6) is on for
+// public addresses: more than ipColocationThreshold peers behind one IPv4
+// address (or one IPv6 /64, as GossipSub groups them) cost each of them
+// ipColocationWeight times the square of the surplus, so that one host's
+// many identities are pruned from meshes and, past 14, graylisted;
+// loopback, where local testnets run every node, and the IPv6 discard
+// prefix 100::/64 of in-process test networks (mocknet) are exempt. The
+// application's own penalties enter as P5.
 func peerScoreParams(blockTopic, txTopic string, appScore func(peer.ID) float64) *pubsub.PeerScoreParams {
 	decay := pubsub.ScoreParameterDecay // per 1 s DecayInterval, down to 0.01
 	topic := func(firstWeight, firstCap, invalidWeight float64) *pubsub.TopicScoreParams {
@@ -88,8 +111,10 @@ func peerScoreParams(blockTopic, txTopic string, appScore func(peer.ID) float64)
 		TopicScoreCap:     50,
 		AppSpecificScore:  appScore,
 		AppSpecificWeight: 1,
-		// P6 off: see above.
-		IPColocationFactorWeight: 0,
+		// P6: see above.
+		IPColocationFactorWeight:    ipColocationWeight,
+		IPColocationFactorThreshold: ipColocationThreshold,
+		IPColocationFactorWhitelist: colocationExempt,
 		// P7: re-grafting too early, broken IWANT promises.
 		BehaviourPenaltyWeight:    -10,
 		BehaviourPenaltyThreshold: 6,

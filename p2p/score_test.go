@@ -3,6 +3,7 @@ package p2p
 import (
 	"context"
 	"math"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -118,8 +119,29 @@ func TestPeerScoreParamsValid(t *testing.T) {
 			t.Errorf("topic params %+v: want mesh-delivery penalty off, invalid deliveries penalized", tp)
 		}
 	}
-	if params.IPColocationFactorWeight != 0 {
-		t.Error("IP colocation penalty on: every test node shares 127.0.0.1")
+	if params.IPColocationFactorWeight >= 0 || params.IPColocationFactorThreshold != ipColocationThreshold {
+		t.Errorf("IP colocation weight %v threshold %d: want a penalty past %d peers per IP",
+			params.IPColocationFactorWeight, params.IPColocationFactorThreshold, ipColocationThreshold)
+	}
+	// Local testnets (127.0.0.1) and mocknet (100::/64) run many nodes on
+	// one address or /64; they must not pay for it. A public address does.
+	exempt := func(ip string) bool {
+		for _, n := range params.IPColocationFactorWhitelist {
+			if n.Contains(net.ParseIP(ip)) {
+				return true
+			}
+		}
+		return false
+	}
+	for ip, want := range map[string]bool{"127.0.0.1": true, "127.8.9.10": true, "::1": true, "100::": true, "100::2a": true,
+		"203.0.113.7": false, "192.168.1.20": false, "2001:db8::1": false, "100:0:0:1::": false} {
+		if got := exempt(ip); got != want {
+			t.Errorf("%s exempt from IP colocation: %v, want %v", ip, got, want)
+		}
+	}
+	// 14 peers on one IP are graylisted: (14-10)^2 * weight < threshold.
+	if s := float64((14-ipColocationThreshold)*(14-ipColocationThreshold)) * ipColocationWeight; s >= graylistThreshold {
+		t.Errorf("14 peers on one IP score %v, want below the graylist threshold %v", s, graylistThreshold)
 	}
 }
 
