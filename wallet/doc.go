@@ -1,6 +1,6 @@
 // Package wallet holds what a wallet holder needs on their own machine:
 // ed25519 keys, the encrypted keystore (one JSON file per key under
-// <home>/wallet/, DESIGN.md §11), passphrase input, CRN amounts in text
+// <home>/wallet/), passphrase input, CRN amounts in text
 // and the building and signing of transactions.
 //
 // It depends only on chain/types: it never talks to a node. The CLI asks
