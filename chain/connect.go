@@ -12,7 +12,7 @@ import (
 
 // Connecting the best chain, the third tier of the block path (see
 // process.go), after btcd's connectBestChain: fork choice by most work,
-// the first seen winning a tie (docs/PROTOCOL.md, Fork choice).
+// the first seen winning a tie (docs/PROTOCOL.md §17 Fork choice).
 
 // connectBestChain stores the accepted block a and keeps the branch with
 // the most work as the main chain. There are three cases:
@@ -66,7 +66,7 @@ func (c *Chain) extendTip(a *acceptedBlock, res *Result) (ProcessStatus, error) 
 }
 
 // activateBestChain reorganises to the best candidate as long as one has
-// more work than the tip (docs/PROTOCOL.md, Fork choice). The whole new
+// more work than the tip (docs/PROTOCOL.md §17 Fork choice). The whole new
 // branch is validated in memory before anything is written; a block that
 // breaks a rule is marked invalid with its descendants, and the search
 // starts again, so the node settles on the best valid chain. Each switch

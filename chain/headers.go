@@ -10,7 +10,7 @@ import (
 	"github.com/syndtr/goleveldb/leveldb"
 )
 
-// Headers-first sync (docs/PROTOCOL.md, Headers-first sync): a node first accepts a peer's header
+// Headers-first sync (docs/PROTOCOL.md §23): a node first accepts a peer's header
 // chain — proof of work, difficulty, time and height checked against each
 // header's parent — into the index without bodies, then fetches the bodies
 // of the best header chain and imports them in order with ProcessBlock.

@@ -15,8 +15,9 @@ import (
 	"github.com/cairn-ledger/cairn/consensus"
 )
 
-// One test per consensus rule (docs/PROTOCOL.md, Check order): each case builds
-// a block that breaks exactly one rule, as a child of the tip of
+// One test per consensus rule (docs/PROTOCOL.md §16 Validation and check
+// order): each case builds a block that breaks exactly one rule, as a
+// child of the tip of
 //
 //	genesis -> a1 -> ... -> a12      (main; 12 blocks so that the median
 //	                  \-> bad        time past of a12 is not genesis')
@@ -494,7 +495,7 @@ func rulesCheckInvalidAncestor(t *testing.T, b *chaintest.Builder, c *chain.Chai
 }
 
 // TestRulesSigCacheSkipsVerification: a tx whose id is in Config.Sigs is not
-// verified again at import (docs/PROTOCOL.md, Check order). The cache is trusted input: only
+// verified again at import (docs/PROTOCOL.md §16). The cache is trusted input: only
 // the txpool adds to it, after verifying the signature itself, and the id
 // commits to the signature, so a cached id always names a checked signature.
 // To prove the skip happens, the test breaks that trust on purpose: it caches

@@ -91,8 +91,8 @@ func (d *blockDelta) ltDelta() *consensus.LtHash {
 }
 
 // apply runs blk's transactions and reward on a delta over the view
-// (docs/PROTOCOL.md, State: the order of applying a block) without
-// changing the view. A rule violation returns a *consensus.RuleError.
+// (docs/PROTOCOL.md §11 State and applying a block) without changing the
+// view. A rule violation returns a *consensus.RuleError.
 func (v *stateView) apply(p *consensus.Params, blk *types.Block) (*blockDelta, error) {
 	n := 2*len(blk.Txs) + 1
 	d := &blockDelta{v: v, old: make(map[types.Address]Account, n), cur: make(map[types.Address]Account, n)}

@@ -117,8 +117,8 @@ func (s State) clone() State {
 	return c
 }
 
-// apply is the model of applying a block (docs/PROTOCOL.md, State),
-// written independently of package chain. It returns an error if the block is invalid on s.
+// apply is the model of applying a block (docs/PROTOCOL.md §11 State and
+// applying a block), written independently of package chain. It returns an error if the block is invalid on s.
 func (s State) apply(p *consensus.Params, blk *types.Block) error {
 	var fees uint64
 	for i, tx := range blk.Txs {
