@@ -25,6 +25,12 @@ func (res *Result) WritePlot(file string) error {
 	cdf.Y.Label.Text = "fraction of blocks"
 	cdf.Legend.Top = false
 	cdf.Legend.Left = false
+	// Log time axis: the bulk (a few hundred ms) and the tail (seconds)
+	// both stay readable.
+	cdf.X.Scale = plot.LogScale{}
+	cdf.X.Tick.Marker = msTicks{}
+	cdf.Y.Tick.Marker = plot.ConstantTicks([]plot.Tick{{Value: 0, Label: "0"}, {Value: 0.25, Label: "0.25"},
+		{Value: 0.5, Label: "0.5"}, {Value: 0.75, Label: "0.75"}, {Value: 0.9, Label: "0.9"}, {Value: 1, Label: "1"}})
 	series := []struct {
 		name string
 		get  func(BlockStat) float64
@@ -33,12 +39,13 @@ func (res *Result) WritePlot(file string) error {
 		{"90% of nodes", func(b BlockStat) float64 { return b.T90Ms }},
 		{"all nodes", func(b BlockStat) float64 { return b.T100Ms }},
 		{"shortest-path bound", func(b BlockStat) float64 { return b.BoundMs }},
+		{"bound over the gossip mesh", func(b BlockStat) float64 { return b.MeshMs }},
 	}
 	for k, sr := range series {
 		var xs []float64
 		for _, b := range res.Blocks {
-			if b.T100Ms > 0 {
-				xs = append(xs, sr.get(b))
+			if x := sr.get(b); b.T100Ms > 0 && x > 0 {
+				xs = append(xs, x)
 			}
 		}
 		if len(xs) == 0 {
@@ -55,7 +62,7 @@ func (res *Result) WritePlot(file string) error {
 		}
 		l.Color = plotColor(k)
 		l.Width = vg.Points(1.5)
-		if k == 3 {
+		if k >= 3 {
 			l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
 		}
 		cdf.Add(l)
@@ -107,6 +114,25 @@ func (res *Result) WritePlot(file string) error {
 	cdf.Draw(cs[0][0])
 	hp.Draw(cs[0][1])
 	return save()
+}
+
+// msTicks marks a log axis of milliseconds at 1-2-5 steps.
+type msTicks struct{}
+
+func (msTicks) Ticks(lo, hi float64) []plot.Tick {
+	var ts []plot.Tick
+	for d := 1.0; d <= hi*10; d *= 10 {
+		for _, m := range []float64{1, 2, 5} {
+			if v := d * m; v >= lo && v <= hi {
+				label := fmt.Sprintf("%g", v)
+				if v >= 1000 {
+					label = fmt.Sprintf("%gs", v/1000)
+				}
+				ts = append(ts, plot.Tick{Value: v, Label: label})
+			}
+		}
+	}
+	return ts
 }
 
 func plotColor(i int) color.RGBA {

@@ -79,6 +79,8 @@ func (res *Result) WriteTable(w io.Writer) {
 	fmt.Fprintf(w, "%-44s %s\n", "block to all reachable nodes (ms)", pct(res.Propagation))
 	fmt.Fprintf(w, "%-44s %s\n", "shortest-path bound (ms)", pct(res.Bound))
 	fmt.Fprintf(w, "%-44s %s\n", "measured / bound", ratio(res.PropagationRatio))
+	fmt.Fprintf(w, "%-44s %s\n", "same bound over the gossip mesh (ms)", pct(res.MeshBound))
+	fmt.Fprintf(w, "%-44s %s\n", "measured / mesh bound", ratio(res.MeshRatio))
 	fmt.Fprintf(w, "%-44s %s\n", "single-node import at the miner (ms)", pct(res.ImportMs))
 	fmt.Fprintf(w, "%-44s %s\n", "tx to every pool or block (ms)", pct(res.TxPropagation))
 	fmt.Fprintf(w, "%-44s %s\n", "tx to inclusion on the final chain (ms)", pct(res.TxInclusion))
@@ -107,6 +109,51 @@ func (res *Result) WriteTable(w io.Writer) {
 	} else {
 		fmt.Fprintf(w, " <= 20 ms: not CPU-bound\n")
 	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "targets")
+	for _, t := range res.Targets() {
+		verdict := "ok"
+		if !t.Met {
+			verdict = "MISSED"
+		}
+		fmt.Fprintf(w, "  %-52s %-28s %s\n", t.Name, t.Value, verdict)
+	}
+}
+
+// Target is one of the figures a run is judged by, its value and whether
+// it met the target.
+type Target struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+	Met   bool   `json:"met"`
+}
+
+// Targets judges the run by the figures the README's "cairn sim" section
+// sets: propagation against the bound, stale rate against theory, heal
+// and recovery after a partition, tx propagation, and the simulator's own
+// lag. Targets that do not apply (no partition) are left out.
+func (res *Result) Targets() []Target {
+	bt := 1000 * res.BlockTimeS
+	staleMax := max(1.5*res.StaleRateTheory, res.StaleRateTheory+0.02)
+	ts := []Target{
+		{"block to all nodes p95 <= 1000 ms", fmt.Sprintf("%.0f ms", res.Propagation.P95), res.Propagation.N > 0 && res.Propagation.P95 <= 1000},
+		{"measured / bound p50 <= 1.5", fmt.Sprintf("%.2f", res.PropagationRatio.P50), res.PropagationRatio.N > 0 && res.PropagationRatio.P50 <= 1.5},
+		{"measured / bound p95 <= 2.5", fmt.Sprintf("%.2f", res.PropagationRatio.P95), res.PropagationRatio.N > 0 && res.PropagationRatio.P95 <= 2.5},
+		{"stale rate <= max(1.5 x theory, theory + 2 %)", fmt.Sprintf("%.2f %% <= %.2f %%", 100*res.StaleRate, 100*staleMax), res.StaleRate <= staleMax},
+		{"tx to every pool p95 <= 1500 ms", fmt.Sprintf("%.0f ms", res.TxPropagation.P95), res.TxPropagation.N > 0 && res.TxPropagation.P95 <= 1500},
+	}
+	if res.Partition != "" {
+		healed := len(res.HealConvergedS) > 0
+		worst := 0.0
+		for _, h := range res.HealConvergedS {
+			worst = max(worst, h)
+		}
+		ts = append(ts,
+			Target{"heal converges within 2 block times", fmt.Sprintf("%.2f s <= %.2f s", worst, 2*bt/1000), healed && worst*1000 <= 2*bt},
+			Target{">= 99 % of minority txs recovered in 10 s", frac(res.MinorityTxsRecovered), res.MinorityTxsRecovered >= 0.99})
+	}
+	ts = append(ts, Target{"not CPU-bound (scheduler lag p99 <= 20 ms)", fmt.Sprintf("%.1f ms", res.SchedulerLag.P99), !res.CPUBound})
+	return ts
 }
 
 func writeTo(file string, w io.WriterTo) error {

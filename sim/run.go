@@ -41,6 +41,7 @@ type BlockStat struct {
 	T90Ms    float64 `json:"t90_ms"`
 	T100Ms   float64 `json:"t100_ms"`
 	BoundMs  float64 `json:"bound_ms"`
+	MeshMs   float64 `json:"mesh_bound_ms"`
 	Hops     int     `json:"hops"`
 	ImportMs float64 `json:"import_ms"`
 	Ratio    float64 `json:"ratio"`
@@ -70,6 +71,8 @@ type Result struct {
 	Propagation90    Percentiles `json:"propagation_90pct_ms"`
 	Propagation      Percentiles `json:"propagation_ms"`
 	Bound            Percentiles `json:"bound_ms"`
+	MeshBound        Percentiles `json:"mesh_bound_ms"`
+	MeshRatio        Percentiles `json:"propagation_mesh_ratio"`
 	PropagationRatio Percentiles `json:"propagation_ratio"`
 	ImportMs         Percentiles `json:"import_ms"`
 	Reorgs           Reorgs      `json:"reorgs"`
@@ -96,6 +99,7 @@ type Result struct {
 	FinalHeight    uint64      `json:"final_height"`
 	VerifyErrors   int         `json:"verify_errors"`
 
+	Checks  []Target       `json:"targets"`
 	Blocks  []BlockStat    `json:"blocks"`
 	Heights []HeightSample `json:"heights,omitempty"`
 }
@@ -179,10 +183,18 @@ func (s *sim) run(ctx context.Context) (*Result, error) {
 			rwg.Add(1)
 			go func() {
 				defer rwg.Done()
+				for _, at := range []time.Duration{cfg.HealWindow / 5, cfg.HealWindow / 2} {
+					if sleepCtx(ctx, time.Until(healed.Add(at))) {
+						_, why := s.recovered(s.minorityTxs(), s.majorityNode(), 0.99)
+						s.progress("minority txs %v after the heal: %s", at, why)
+					}
+				}
 				if sleepCtx(ctx, time.Until(healed.Add(cfg.HealWindow))) {
 					ids := s.minorityTxs()
 					res.MinorityTxs = len(ids)
-					res.MinorityTxsRecovered = s.recovered(ids, s.majorityNode(), 0.99)
+					var why string
+					res.MinorityTxsRecovered, why = s.recovered(ids, s.majorityNode(), 0.99)
+					s.progress("minority txs %v after the heal: %s", cfg.HealWindow, why)
 				}
 			}()
 			d, ok := s.waitSameTip(ctx, time.Until(s.start.Add(cfg.Duration))+60*time.Second)
@@ -216,7 +228,7 @@ func (s *sim) run(ctx context.Context) (*Result, error) {
 	pollWG.Wait()
 	res.FinalHeight = s.nodes[0].nd.Chain().Tip().Height
 	if ids := s.minorityTxs(); len(ids) > 0 {
-		res.MinorityTxsFinal = s.recovered(ids, 0, 1)
+		res.MinorityTxsFinal, _ = s.recovered(ids, 0, 1)
 	}
 	for _, n := range s.nodes {
 		if err := n.nd.Chain().Verify(); err != nil {
@@ -245,11 +257,11 @@ func (s *sim) summarise(res *Result, lags []time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c0 := s.nodes[0].nd.Chain()
-	var t50, t90, t100, bounds, ratios, imports []float64
+	var t50, t90, t100, bounds, ratios, imports, meshBounds, meshRatios []float64
 	var sumAll float64
 	for _, b := range s.order {
 		st := BlockStat{Height: b.height, Miner: b.miner, MinedS: b.mined.Sub(s.start).Seconds(), Size: b.size,
-			Txs: len(b.txs), Reach: b.reach, Got: b.got, BoundMs: ms(b.bound), Hops: b.hops, ImportMs: ms(b.importD)}
+			Txs: len(b.txs), Reach: b.reach, Got: b.got, BoundMs: ms(b.bound), MeshMs: ms(b.meshB), Hops: b.hops, ImportMs: ms(b.importD)}
 		if h, err := c0.Header(b.hash); err == nil && h.MainChain {
 			st.Main = true
 			res.BlocksMain++
@@ -268,6 +280,10 @@ func (s *sim) summarise(res *Result, lags []time.Duration) {
 			t50, t90, t100 = append(t50, st.T50Ms), append(t90, st.T90Ms), append(t100, st.T100Ms)
 			sumAll += st.T100Ms
 			bounds = append(bounds, st.BoundMs)
+			meshBounds = append(meshBounds, st.MeshMs)
+			if st.MeshMs > 0 {
+				meshRatios = append(meshRatios, st.T100Ms/st.MeshMs)
+			}
 			if st.BoundMs > 0 {
 				st.Ratio = st.T100Ms / st.BoundMs
 				ratios = append(ratios, st.Ratio)
@@ -286,6 +302,7 @@ func (s *sim) summarise(res *Result, lags []time.Duration) {
 	}
 	res.Propagation50, res.Propagation90, res.Propagation = percentiles(t50), percentiles(t90), percentiles(t100)
 	res.Bound, res.PropagationRatio, res.ImportMs = percentiles(bounds), percentiles(ratios), percentiles(imports)
+	res.MeshBound, res.MeshRatio = percentiles(meshBounds), percentiles(meshRatios)
 	res.Reorgs = Reorgs{Count: s.reorgs, MaxDepth: s.maxDepth}
 
 	var txp, txi []float64
@@ -314,4 +331,5 @@ func (s *sim) summarise(res *Result, lags []time.Duration) {
 	res.SchedulerLag = percentiles(lg)
 	res.CPUBound = res.SchedulerLag.P99 > 20
 	res.Heights = s.heights
+	res.Checks = res.Targets()
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/cairn-ledger/cairn/p2p"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
 )
 
@@ -69,6 +70,7 @@ type blockRec struct {
 	got      int
 	bound    time.Duration
 	hops     int
+	meshB    time.Duration // the bound over the block topic's mesh
 	txs      []types.Hash
 }
 
@@ -155,6 +157,13 @@ func (s *sim) build(ctx context.Context) error {
 		sn := &simNode{idx: i, nd: nd, host: h, miner: chaintest.Key(fmt.Sprintf("sim-miner-%d", i)).Address()}
 		s.nodes = append(s.nodes, sn)
 		nd.OnTipChange(func(r chain.Result) { s.onTip(i, r) })
+		nd.OnBlock(func(b *types.Block, r chain.Result) {
+			if r.Status == chain.StatusSideChain {
+				s.mu.Lock()
+				s.arrived(i, b.Hash(), time.Now())
+				s.mu.Unlock()
+			}
+		})
 	}
 	// Topology: each node dials Peers random others (no duplicate pair).
 	seen := map[[2]int]bool{}
@@ -266,15 +275,9 @@ func (s *sim) onTip(i int, r chain.Result) {
 		s.maxDepth = max(s.maxDepth, d)
 	}
 	for _, b := range r.Connected {
-		rec := s.blocks[b.Hash()]
+		rec := s.arrived(i, b.Hash(), now)
 		if rec == nil {
 			continue
-		}
-		if rec.arrivals[i] < 0 {
-			rec.arrivals[i] = int64(now.Sub(rec.mined))
-			if rec.inReach[i] {
-				rec.got++
-			}
 		}
 		for _, id := range rec.txs {
 			if t := s.txs[id]; t != nil && t.tracked {
@@ -282,6 +285,20 @@ func (s *sim) onTip(i int, r chain.Result) {
 			}
 		}
 	}
+}
+
+// arrived records that node i imported block h (onto its main chain or a
+// side branch) at now, and returns h's record (nil if the sim did not
+// mine it). Called with s.mu held.
+func (s *sim) arrived(i int, h types.Hash, now time.Time) *blockRec {
+	rec := s.blocks[h]
+	if rec != nil && rec.arrivals[i] < 0 {
+		rec.arrivals[i] = int64(now.Sub(rec.mined))
+		if rec.inReach[i] {
+			rec.got++
+		}
+	}
+	return rec
 }
 
 func (s *sim) markTx(t *txRec, i int, now time.Time) {
@@ -305,6 +322,34 @@ func (s *sim) graph() [][]*edge {
 		}
 	}
 	return adj
+}
+
+// meshGraph returns the part of the live graph adj that a block from src
+// travels by: src's own links (GossipSub floods a node's own message to
+// every peer) and the links in the block topic's mesh of either end.
+func (s *sim) meshGraph(adj [][]*edge, src int) [][]*edge {
+	idx := make(map[peer.ID]int, len(s.nodes))
+	for i, n := range s.nodes {
+		idx[n.host.ID()] = i
+	}
+	inMesh := make(map[[2]int]bool)
+	for i, n := range s.nodes {
+		blocks, _ := n.nd.Net().MeshPeers()
+		for _, p := range blocks {
+			if j, ok := idx[p]; ok {
+				inMesh[[2]int{min(i, j), max(i, j)}] = true
+			}
+		}
+	}
+	out := make([][]*edge, len(adj))
+	for a, es := range adj {
+		for _, e := range es {
+			if e.a == src || e.b == src || inMesh[[2]int{min(e.a, e.b), max(e.a, e.b)}] {
+				out[a] = append(out[a], e)
+			}
+		}
+	}
+	return out
 }
 
 // bound runs Dijkstra from src with edge weight latency + perHop (the
@@ -403,8 +448,9 @@ func (s *sim) mine(i int) error {
 	}
 	perHop := imp + time.Duration(float64(rec.size)/s.cfg.Bandwidth*float64(time.Second))
 	_, far, hops := bound(adj, i, perHop)
+	_, meshFar, _ := bound(s.meshGraph(adj, i), i, perHop)
 	s.mu.Lock()
-	rec.importD, rec.bound, rec.hops = imp, far, hops
+	rec.importD, rec.bound, rec.hops, rec.meshB = imp, far, hops, meshFar
 	s.mu.Unlock()
 	return nil
 }
@@ -683,16 +729,18 @@ func (s *sim) heal() error {
 }
 
 // recovered returns the fraction of minority txs on node at's main chain
-// or in at least frac of the pools.
-func (s *sim) recovered(ids []types.Hash, at int, frac float64) float64 {
+// or in at least frac of the pools, and a line saying how many were on the
+// chain, how many in enough pools, and how the rest were spread.
+func (s *sim) recovered(ids []types.Hash, at int, frac float64) (float64, string) {
 	if len(ids) == 0 {
-		return math.NaN()
+		return math.NaN(), "no minority txs"
 	}
-	ok := 0
+	onChain, inPools := 0, 0
 	need := int(math.Ceil(frac * float64(len(s.nodes))))
+	var short []int
 	for _, id := range ids {
 		if _, err := s.nodes[at].nd.Chain().TxLocation(id); err == nil {
-			ok++
+			onChain++
 			continue
 		}
 		n := 0
@@ -702,10 +750,17 @@ func (s *sim) recovered(ids []types.Hash, at int, frac float64) float64 {
 			}
 		}
 		if n >= need {
-			ok++
+			inPools++
+		} else {
+			short = append(short, n)
 		}
 	}
-	return float64(ok) / float64(len(ids))
+	slices.Sort(short)
+	why := fmt.Sprintf("%d on the main chain, %d in >= %d pools", onChain, inPools, need)
+	if len(short) > 0 {
+		why += fmt.Sprintf(", %d in fewer (median %d pools, least %d)", len(short), short[len(short)/2], short[0])
+	}
+	return float64(onChain+inPools) / float64(len(ids)), why
 }
 
 func (s *sim) minorityTxs() []types.Hash {

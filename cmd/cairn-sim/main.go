@@ -18,6 +18,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 
@@ -31,6 +32,7 @@ func main() {
 type options struct {
 	cfg            sim.Config
 	jsonFile, plot string
+	cpuProfile     string
 	scale          []int
 }
 
@@ -52,6 +54,7 @@ func parse(args []string) (*options, error) {
 	fs.Uint64Var(&o.cfg.Seed, "seed", d.Seed, "seed of topology, latencies, miner choice and tx schedule")
 	fs.StringVar(&o.jsonFile, "json", "", "write the results as JSON to this file")
 	fs.StringVar(&o.plot, "plot", "", "draw the propagation CDF and tip heights to this file (.svg or .png)")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	scale := fs.String("scale", "", "comma-separated node counts: one run each, then p95 against N")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -112,6 +115,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
 	o.cfg.Progress = func(format string, args ...any) { fmt.Fprintf(stderr, "cairn-sim: "+format+"\n", args...) }
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "cairn-sim: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "cairn-sim: cpu profile: %v\n", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if len(o.scale) > 0 {
 		return runScale(ctx, o, stdout, stderr)
 	}
