@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -81,6 +82,7 @@ func (res *Result) WriteTable(w io.Writer) {
 	fmt.Fprintf(w, "%-44s %s\n", "measured / bound", ratio(res.PropagationRatio))
 	fmt.Fprintf(w, "%-44s %s\n", "same bound over the gossip mesh (ms)", pct(res.MeshBound))
 	fmt.Fprintf(w, "%-44s %s\n", "measured / mesh bound", ratio(res.MeshRatio))
+	fmt.Fprintf(w, "%-44s %s\n", "each hop beyond the link latency (ms)", pct(res.HopDelay))
 	fmt.Fprintf(w, "%-44s %s\n", "single-node import at the miner (ms)", pct(res.ImportMs))
 	fmt.Fprintf(w, "%-44s %s\n", "tx to every pool or block (ms)", pct(res.TxPropagation))
 	fmt.Fprintf(w, "%-44s %s\n", "tx to inclusion on the final chain (ms)", pct(res.TxInclusion))
@@ -103,6 +105,16 @@ func (res *Result) WriteTable(w io.Writer) {
 	fmt.Fprintf(w, "txs submitted %d (refused %d), included %d; followed to every pool %d (not everywhere within 60 s: %d)\n",
 		res.TxsSubmitted, res.TxsRefused, res.TxsIncluded, res.TxTracked, res.TxTrackedLost)
 	fmt.Fprintf(w, "chain.Verify failures %d\n", res.VerifyErrors)
+	drops := "none"
+	if len(res.GossipDrops) > 0 {
+		var ds []string
+		for k, v := range res.GossipDrops {
+			ds = append(ds, fmt.Sprintf("%s %d", k, v))
+		}
+		slices.Sort(ds)
+		drops = strings.Join(ds, ", ")
+	}
+	fmt.Fprintf(w, "gossip over all nodes: block messages ignored %d; dropped: %s\n", res.BlocksIgnored, drops)
 	fmt.Fprintf(w, "CPU %.2f of %d cores; scheduler lag p99 %.1f ms", res.CPUCores, res.NumCPU, res.SchedulerLag.P99)
 	if res.CPUBound {
 		fmt.Fprintf(w, " > 20 ms: CPU-BOUND, the figures include the simulator's own queueing\n")

@@ -73,6 +73,7 @@ type Result struct {
 	Bound            Percentiles `json:"bound_ms"`
 	MeshBound        Percentiles `json:"mesh_bound_ms"`
 	MeshRatio        Percentiles `json:"propagation_mesh_ratio"`
+	HopDelay         Percentiles `json:"hop_delay_ms"`
 	PropagationRatio Percentiles `json:"propagation_ratio"`
 	ImportMs         Percentiles `json:"import_ms"`
 	Reorgs           Reorgs      `json:"reorgs"`
@@ -98,6 +99,12 @@ type Result struct {
 	FinalConverged bool        `json:"final_converged"`
 	FinalHeight    uint64      `json:"final_height"`
 	VerifyErrors   int         `json:"verify_errors"`
+
+	// GossipDrops sums every node's nonzero gossip drop counters
+	// ("topic/cause"); BlocksIgnored the block messages its validator
+	// ignored (already known, low work, throttled), over all nodes.
+	GossipDrops   map[string]uint64 `json:"gossip_drops"`
+	BlocksIgnored uint64            `json:"gossip_blocks_ignored"`
 
 	Checks  []Target       `json:"targets"`
 	Blocks  []BlockStat    `json:"blocks"`
@@ -230,10 +237,17 @@ func (s *sim) run(ctx context.Context) (*Result, error) {
 	if ids := s.minorityTxs(); len(ids) > 0 {
 		res.MinorityTxsFinal, _ = s.recovered(ids, 0, 1)
 	}
+	res.GossipDrops = map[string]uint64{}
 	for _, n := range s.nodes {
 		if err := n.nd.Chain().Verify(); err != nil {
 			res.VerifyErrors++
 		}
+		for _, d := range n.nd.Net().GossipDrops() {
+			if d.Count > 0 {
+				res.GossipDrops[d.Topic+"/"+d.Cause] += d.Count
+			}
+		}
+		res.BlocksIgnored += n.nd.Net().GossipStats().Blocks.Ignored
 	}
 	wall := time.Duration(res.DurationS * float64(time.Second))
 	res.CPUCores = float64(cpu) / float64(wall)
@@ -257,7 +271,7 @@ func (s *sim) summarise(res *Result, lags []time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c0 := s.nodes[0].nd.Chain()
-	var t50, t90, t100, bounds, ratios, imports, meshBounds, meshRatios []float64
+	var t50, t90, t100, bounds, ratios, imports, meshBounds, meshRatios, hops []float64
 	var sumAll float64
 	for _, b := range s.order {
 		st := BlockStat{Height: b.height, Miner: b.miner, MinedS: b.mined.Sub(s.start).Seconds(), Size: b.size,
@@ -280,6 +294,9 @@ func (s *sim) summarise(res *Result, lags []time.Duration) {
 			t50, t90, t100 = append(t50, st.T50Ms), append(t90, st.T90Ms), append(t100, st.T100Ms)
 			sumAll += st.T100Ms
 			bounds = append(bounds, st.BoundMs)
+			for _, d := range b.hopDelays() {
+				hops = append(hops, ms(d))
+			}
 			meshBounds = append(meshBounds, st.MeshMs)
 			if st.MeshMs > 0 {
 				meshRatios = append(meshRatios, st.T100Ms/st.MeshMs)
@@ -303,6 +320,7 @@ func (s *sim) summarise(res *Result, lags []time.Duration) {
 	res.Propagation50, res.Propagation90, res.Propagation = percentiles(t50), percentiles(t90), percentiles(t100)
 	res.Bound, res.PropagationRatio, res.ImportMs = percentiles(bounds), percentiles(ratios), percentiles(imports)
 	res.MeshBound, res.MeshRatio = percentiles(meshBounds), percentiles(meshRatios)
+	res.HopDelay = percentiles(hops)
 	res.Reorgs = Reorgs{Count: s.reorgs, MaxDepth: s.maxDepth}
 
 	var txp, txi []float64
