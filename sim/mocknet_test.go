@@ -1,0 +1,81 @@
+package sim
+
+import (
+	"context"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
+)
+
+// TestMocknetStopAndWait measures what mocknet does with back-to-back
+// writes on one stream over a link with latency L: a write of 256 bytes
+// or more holds the stream's single delivery goroutine until it has
+// arrived, and the next Write blocks meanwhile and stamps its arrival
+// only when it gets through. Three 300-byte messages written at once
+// arrive after L, L and 2L, not all after L as over TCP: with a backlog
+// a stream carries about two such messages per L. GossipSub sends every
+// message to a peer on one stream, so in the simulator a block queued
+// behind transactions waits up to a link latency more at a hop (README,
+// "Network simulator"). If mocknet ever pipelines writes, this test fails
+// and that paragraph must be measured again.
+func TestMocknetStopAndWait(t *testing.T) {
+	const lat = 100 * time.Millisecond
+	mn := mocknet.New()
+	defer mn.Close()
+	a, err := mn.GenPeer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := mn.GenPeer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := mn.LinkPeers(a.ID(), b.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.SetOptions(mocknet.LinkOptions{Latency: lat})
+	arrived := make(chan time.Duration, 3)
+	var start time.Time
+	b.SetStreamHandler("/stopwait", func(s network.Stream) {
+		buf := make([]byte, 300)
+		for range 3 {
+			if _, err := io.ReadFull(s, buf); err != nil {
+				return
+			}
+			arrived <- time.Since(start)
+		}
+	})
+	if _, err := mn.ConnectPeers(a.ID(), b.ID()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := a.NewStream(ctx, b.ID(), "/stopwait")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	msg := make([]byte, 300)
+	start = time.Now()
+	for range 3 {
+		if _, err := s.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got [3]time.Duration
+	for i := range got {
+		select {
+		case got[i] = <-arrived:
+		case <-ctx.Done():
+			t.Fatal("messages did not arrive")
+		}
+	}
+	t.Logf("three 300-byte writes over a %v link arrived after %v, %v and %v", lat, got[0], got[1], got[2])
+	if got[2] < 2*lat-10*time.Millisecond {
+		t.Errorf("third message after %v: mocknet pipelines writes now (want about %v)", got[2], 2*lat)
+	}
+}
