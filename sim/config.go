@@ -51,6 +51,11 @@ type Config struct {
 	// HealWindow is how long after the heal minority txs are given to
 	// reach the main chain or the pools; default 10 s.
 	HealWindow time.Duration
+	// MocknetLatency puts the link latency in mocknet's LinkOptions
+	// instead of the sim's pipelined delay (delayHost). mocknet then lets
+	// a stream carry only about two messages of 256 bytes or more per
+	// latency (TestMocknetStopAndWait); kept to measure that difference.
+	MocknetLatency bool
 	// Progress, if set, gets a line now and then.
 	Progress func(format string, args ...any)
 }

@@ -71,8 +71,8 @@ func frac(f float64) string {
 
 // WriteTable writes the human-readable summary.
 func (res *Result) WriteTable(w io.Writer) {
-	fmt.Fprintf(w, "cairn sim: %d nodes, %d links (each node dials %d; no discovery: NoDHT on mocknet), %d miners, latency %.0f-%.0f ms one way, %.1f Mbit/s per link\n",
-		res.Nodes, res.Links, res.Peers, res.Miners, res.LatencyMs[0], res.LatencyMs[1], res.BandwidthBps*8/1e6)
+	fmt.Fprintf(w, "cairn sim: %d nodes, %d links (each node dials %d; no discovery: NoDHT on mocknet), %d miners, latency %.0f-%.0f ms one way (%s), %.1f Mbit/s per link\n",
+		res.Nodes, res.Links, res.Peers, res.Miners, res.LatencyMs[0], res.LatencyMs[1], res.LatencyLayer, res.BandwidthBps*8/1e6)
 	fmt.Fprintf(w, "block time %.2f s, %.1f tx/s, seed %d, ran %.1f s\n\n", res.BlockTimeS, res.TxRate, res.Seed, res.DurationS)
 	fmt.Fprintf(w, "%-44s %8s %8s %8s %8s\n", "", "p50", "p90", "p95", "p99")
 	fmt.Fprintf(w, "%-44s %s\n", "block to 50% of reachable nodes (ms)", pct(res.Propagation50))

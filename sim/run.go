@@ -55,6 +55,7 @@ type Result struct {
 	Miners       int        `json:"miners"`
 	LatencyMs    [2]float64 `json:"latency_ms"`
 	BandwidthBps float64    `json:"bandwidth_bytes_per_s"`
+	LatencyLayer string     `json:"latency_layer"` // "pipelined" (the sim's) or "mocknet"
 	BlockTimeS   float64    `json:"block_time_s"`
 	TxRate       float64    `json:"tx_rate"`
 	Seed         uint64     `json:"seed"`
@@ -153,9 +154,12 @@ func (s *sim) run(ctx context.Context) (*Result, error) {
 	go func() { defer pollWG.Done(); lagMeter(pollCtx, &lags) }()
 
 	res := &Result{Nodes: cfg.Nodes, Peers: cfg.Peers, Links: len(s.edges), Miners: len(s.miners),
-		LatencyMs: [2]float64{ms(cfg.LatencyLo), ms(cfg.LatencyHi)}, BandwidthBps: cfg.Bandwidth,
+		LatencyMs: [2]float64{ms(cfg.LatencyLo), ms(cfg.LatencyHi)}, BandwidthBps: cfg.Bandwidth, LatencyLayer: "pipelined",
 		BlockTimeS: cfg.BlockTime.Seconds(), TxRate: cfg.TxRate, Seed: cfg.Seed,
 		MinorityTxsRecovered: math.NaN(), MinorityTxsFinal: math.NaN(), HealConvergedS: []float64{}}
+	if cfg.MocknetLatency {
+		res.LatencyLayer = "mocknet"
+	}
 	var partWG sync.WaitGroup
 	if cfg.PartitionPct > 0 {
 		res.Partition = fmt.Sprintf("%d%%:%v", cfg.PartitionPct, cfg.PartitionFor)

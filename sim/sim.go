@@ -95,6 +95,9 @@ type sim struct {
 	miners []int
 	start  time.Time
 
+	latMu sync.Mutex
+	lats  map[[2]peer.ID]time.Duration // one-way latency of each link (delayHost)
+
 	mu          sync.Mutex
 	blocks      map[types.Hash]*blockRec
 	order       []*blockRec
@@ -122,7 +125,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	cfg.setDefaults()
 	s := &sim{cfg: cfg, params: Params(cfg.Wallets), mn: mocknet.New(),
-		blocks: map[types.Hash]*blockRec{}, txs: map[types.Hash]*txRec{}, minority: make([]bool, cfg.Nodes)}
+		blocks: map[types.Hash]*blockRec{}, txs: map[types.Hash]*txRec{}, minority: make([]bool, cfg.Nodes),
+		lats: map[[2]peer.ID]time.Duration{}}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer s.close()
@@ -147,8 +151,12 @@ func (s *sim) build(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("sim: new peer: %w", err)
 		}
+		var nh host.Host = h
+		if !cfg.MocknetLatency {
+			nh = &delayHost{Host: h, lat: func(p peer.ID) time.Duration { return s.latency(h.ID(), p) }}
+		}
 		nd, err := node.New(node.Config{Params: s.params,
-			P2P: p2p.Config{Host: h, NoDHT: true, RequestTimeout: 5 * time.Second, LowWater: 4 * cfg.Peers, HighWater: 8 * cfg.Peers}})
+			P2P: p2p.Config{Host: nh, NoDHT: true, RequestTimeout: 5 * time.Second, LowWater: 4 * cfg.Peers, HighWater: 8 * cfg.Peers}})
 		if err != nil {
 			return fmt.Errorf("sim: node %d: %w", i, err)
 		}
@@ -240,11 +248,26 @@ func (s *sim) link(e *edge) error {
 	if err != nil {
 		return fmt.Errorf("sim: link %d-%d: %w", e.a, e.b, err)
 	}
-	l.SetOptions(mocknet.LinkOptions{Latency: e.lat, Bandwidth: s.cfg.Bandwidth})
+	if s.cfg.MocknetLatency {
+		l.SetOptions(mocknet.LinkOptions{Latency: e.lat, Bandwidth: s.cfg.Bandwidth})
+	} else {
+		// The latency is delayHost's; mocknet carries the bandwidth.
+		s.latMu.Lock()
+		s.lats[[2]peer.ID{a, b}], s.lats[[2]peer.ID{b, a}] = e.lat, e.lat
+		s.latMu.Unlock()
+		l.SetOptions(mocknet.LinkOptions{Bandwidth: s.cfg.Bandwidth})
+	}
 	if _, err := s.mn.ConnectPeers(a, b); err != nil {
 		return fmt.Errorf("sim: connect %d-%d: %w", e.a, e.b, err)
 	}
 	return nil
+}
+
+// latency returns the one-way latency of the link from a to b.
+func (s *sim) latency(a, b peer.ID) time.Duration {
+	s.latMu.Lock()
+	defer s.latMu.Unlock()
+	return s.lats[[2]peer.ID{a, b}]
 }
 
 func (s *sim) close() {

@@ -54,6 +54,7 @@ func parse(args []string) (*options, error) {
 	fs.Uint64Var(&o.cfg.Seed, "seed", d.Seed, "seed of topology, latencies, miner choice and tx schedule")
 	fs.StringVar(&o.jsonFile, "json", "", "write the results as JSON to this file")
 	fs.StringVar(&o.plot, "plot", "", "draw the propagation CDF and tip heights to this file (.svg or .png)")
+	fs.BoolVar(&o.cfg.MocknetLatency, "mocknet-latency", false, "put the latency in mocknet's links (stop-and-wait per stream) instead of the sim's pipelined delay")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	scale := fs.String("scale", "", "comma-separated node counts: one run each, then p95 against N")
 	if err := fs.Parse(args); err != nil {
