@@ -2,11 +2,14 @@ package sim
 
 import (
 	"context"
+	"errors"
 	"io"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
 )
 
@@ -17,10 +20,11 @@ import (
 // only when it gets through. Three 300-byte messages written at once
 // arrive after L, L and 2L, not all after L as over TCP: with a backlog
 // a stream carries about two such messages per L. GossipSub sends every
-// message to a peer on one stream, so in the simulator a block queued
-// behind transactions waits up to a link latency more at a hop (README,
-// "Network simulator"). If mocknet ever pipelines writes, this test fails
-// and that paragraph must be measured again.
+// message to a peer on one stream, so with mocknet's latency a block
+// queued behind transactions waits up to a link latency more at a hop;
+// this is why the sim puts the latency in delayHost (delay.go). If
+// mocknet ever pipelines writes, this test fails and the README's
+// "Network simulator" section must be measured again.
 func TestMocknetStopAndWait(t *testing.T) {
 	const lat = 100 * time.Millisecond
 	mn := mocknet.New()
@@ -77,5 +81,73 @@ func TestMocknetStopAndWait(t *testing.T) {
 	t.Logf("three 300-byte writes over a %v link arrived after %v, %v and %v", lat, got[0], got[1], got[2])
 	if got[2] < 2*lat-10*time.Millisecond {
 		t.Errorf("third message after %v: mocknet pipelines writes now (want about %v)", got[2], 2*lat)
+	}
+}
+
+// TestDelayHostPipelines: the sim's own latency layer delivers every one
+// of several back-to-back messages one latency after it was written, and
+// keeps a stream's read deadline.
+func TestDelayHostPipelines(t *testing.T) {
+	const lat = 100 * time.Millisecond
+	mn := mocknet.New()
+	defer mn.Close()
+	a, err := mn.GenPeer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := mn.GenPeer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	latency := func(peer.ID) time.Duration { return lat }
+	da, db := &delayHost{Host: a, lat: latency}, &delayHost{Host: b, lat: latency}
+	if _, err := mn.LinkPeers(a.ID(), b.ID()); err != nil {
+		t.Fatal(err)
+	}
+	arrived := make(chan time.Duration, 3)
+	var start time.Time
+	db.SetStreamHandler("/pipe", func(s network.Stream) {
+		buf := make([]byte, 300)
+		for range 3 {
+			if _, err := io.ReadFull(s, buf); err != nil {
+				return
+			}
+			arrived <- time.Since(start)
+		}
+	})
+	if _, err := mn.ConnectPeers(a.ID(), b.ID()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := da.NewStream(ctx, b.ID(), "/pipe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	start = time.Now()
+	for range 3 {
+		if _, err := s.Write(make([]byte, 300)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 3 {
+		select {
+		case d := <-arrived:
+			if d < lat || d > lat+lat/2 {
+				t.Errorf("message %d arrived after %v, want about %v", i, d, lat)
+			}
+		case <-ctx.Done():
+			t.Fatal("messages did not arrive")
+		}
+	}
+	// Nothing more comes: a read deadline ends the wait.
+	_ = s.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+	t0 := time.Now()
+	if _, err := s.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("read past the deadline: %v, want os.ErrDeadlineExceeded", err)
+	}
+	if d := time.Since(t0); d > time.Second {
+		t.Errorf("read deadline of 20 ms returned after %v", d)
 	}
 }
