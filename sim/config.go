@@ -1,6 +1,7 @@
 // Package sim runs a network of real cairn nodes (node.Node: chain, txpool,
-// p2p, gossip, sync) in one process on go-libp2p's mocknet, with a one-way
-// latency and a bandwidth on every link, Poisson mining over the miners, a
+// p2p, gossip, sync) in one process on go-libp2p's mocknet, with a
+// bandwidth (mocknet's) and a one-way latency (delayHost's, pipelined; see
+// delay.go) on every link, Poisson mining over the miners, a
 // load of signed transfers and an optional partition and heal, and
 // measures block and transaction propagation against the physical bound
 // of the connection graph.
