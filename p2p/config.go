@@ -3,6 +3,7 @@ package p2p
 import (
 	"errors"
 	"fmt"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"io"
 	"log/slog"
 	"time"
@@ -49,6 +50,10 @@ type Config struct {
 	Host host.Host
 	// Logger receives the network's logs; default discards.
 	Logger *slog.Logger
+	// GossipTracer, if set, also receives GossipSub's trace events
+	// beside the node's own tracer; measurement tools (cairn-sim) use it
+	// to see when each message arrived, was validated and forwarded.
+	GossipTracer pubsub.RawTracer
 }
 
 func (c Config) withDefaults() Config {

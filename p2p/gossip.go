@@ -170,7 +170,7 @@ func messageID(m *pb.Message) string {
 // subscriptions.
 func (n *Network) startGossip(ctx context.Context) error {
 	blockTopic, txTopic := BlockTopic(n.netID), TxTopic(n.netID)
-	ps, err := pubsub.NewGossipSub(ctx, n.host,
+	opts := []pubsub.Option{
 		pubsub.WithMessageIdFn(messageID),
 		// No signatures, authors or sequence numbers: a block or tx
 		// carries its own proof, and StrictNoSign alone would still set
@@ -180,7 +180,7 @@ func (n *Network) startGossip(ctx context.Context) error {
 		// Without flood publishing a message published before the mesh
 		// forms is lost.
 		pubsub.WithFloodPublish(true),
-		pubsub.WithMaxMessageSize(n.params.MaxBlockSize+maxMessageMargin),
+		pubsub.WithMaxMessageSize(n.params.MaxBlockSize + maxMessageMargin),
 		pubsub.WithValidateQueueSize(validateQueueSize),
 		pubsub.WithValidateThrottle(validateThrottle),
 		pubsub.WithPeerOutboundQueueSize(peerOutboundQueueSize),
@@ -193,7 +193,11 @@ func (n *Network) startGossip(ctx context.Context) error {
 		pubsub.WithLogger(slog.New(pubsubLog{n.log.With("module", "pubsub").Handler()})),
 		pubsub.WithRPCLogger(slog.New(oversizeWatch{n})),
 		pubsub.WithGossipSubParams(gossipSubParams()),
-	)
+	}
+	if n.cfg.GossipTracer != nil {
+		opts = append(opts, pubsub.WithRawTracer(n.cfg.GossipTracer))
+	}
+	ps, err := pubsub.NewGossipSub(ctx, n.host, opts...)
 	if err != nil {
 		return fmt.Errorf("p2p: start gossipsub: %w", err)
 	}
