@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"runtime/metrics"
 	"slices"
 	"sync"
 	"syscall"
@@ -45,6 +46,9 @@ type BlockStat struct {
 	Hops     int     `json:"hops"`
 	ImportMs float64 `json:"import_ms"`
 	Ratio    float64 `json:"ratio"`
+	// PeakCPU is the simulator's busiest CPU use, as a share of all
+	// cores, over the 100 ms intervals the block's propagation touched.
+	PeakCPU float64 `json:"peak_cpu"`
 }
 
 // Result holds a run's measurements.
@@ -68,20 +72,32 @@ type Result struct {
 	StaleRateTheory float64 `json:"stale_rate_theory"`
 	MeanTimeToAllMs float64 `json:"mean_time_to_all_ms"`
 
-	Propagation50    Percentiles `json:"propagation_50pct_ms"`
-	Propagation90    Percentiles `json:"propagation_90pct_ms"`
-	Propagation      Percentiles `json:"propagation_ms"`
-	Bound            Percentiles `json:"bound_ms"`
-	MeshBound        Percentiles `json:"mesh_bound_ms"`
-	MeshRatio        Percentiles `json:"propagation_mesh_ratio"`
-	HopDelay         Percentiles `json:"hop_delay_ms"`
+	Propagation50 Percentiles `json:"propagation_50pct_ms"`
+	Propagation90 Percentiles `json:"propagation_90pct_ms"`
+	Propagation   Percentiles `json:"propagation_ms"`
+	Bound         Percentiles `json:"bound_ms"`
+	MeshBound     Percentiles `json:"mesh_bound_ms"`
+	MeshRatio     Percentiles `json:"propagation_mesh_ratio"`
+	HopDelay      Percentiles `json:"hop_delay_ms"`
+	HopParts      HopParts    `json:"hop_parts_ms"`
+	// PropagationCalm is time to all nodes over the blocks whose
+	// propagation never met a CPU-saturated 100 ms interval (PeakCPU
+	// below 90 %), and CPUSaturated the share of the run's 100 ms
+	// intervals that were saturated: a block that met one waited for the
+	// CPU the simulated nodes share, which real nodes do not.
+	PropagationCalm  Percentiles `json:"propagation_calm_ms"`
+	CPUSaturated     float64     `json:"cpu_saturated_share"`
 	PropagationRatio Percentiles `json:"propagation_ratio"`
 	ImportMs         Percentiles `json:"import_ms"`
 	Reorgs           Reorgs      `json:"reorgs"`
 
-	Partition            string    `json:"partition,omitempty"`
-	MinorityNodes        int       `json:"minority_nodes,omitempty"`
-	HealConvergedS       []float64 `json:"heal_converged_s"`
+	Partition      string    `json:"partition,omitempty"`
+	MinorityNodes  int       `json:"minority_nodes,omitempty"`
+	HealConvergedS []float64 `json:"heal_converged_s"`
+	// HealCPUCores is, per heal, the cores the simulator used on average
+	// from the heal until convergence: near all of them, the heal waited
+	// for the CPU the nodes share here, not for the network.
+	HealCPUCores         []float64 `json:"heal_cpu_cores,omitempty"`
 	MinorityTxs          int       `json:"minority_txs"`
 	MinorityTxsRecovered float64   `json:"minority_txs_recovered"`
 	MinorityTxsFinal     float64   `json:"minority_txs_final"`
@@ -94,18 +110,25 @@ type Result struct {
 	TxPropagation  Percentiles `json:"tx_propagation_ms"`
 	TxInclusion    Percentiles `json:"tx_inclusion_ms"`
 	SchedulerLag   Percentiles `json:"scheduler_lag_ms"`
+	RunnableWait   Percentiles `json:"runnable_wait_ms"`
 	CPUCores       float64     `json:"cpu_cores_used"`
 	NumCPU         int         `json:"num_cpu"`
 	CPUBound       bool        `json:"cpu_bound"`
 	FinalConverged bool        `json:"final_converged"`
 	FinalHeight    uint64      `json:"final_height"`
 	VerifyErrors   int         `json:"verify_errors"`
+	// MaxLockHoldMs is the longest any node held its chain's write lock
+	// (an import or a reorg), in ms.
+	MaxLockHoldMs float64 `json:"max_chain_lock_hold_ms"`
 
 	// GossipDrops sums every node's nonzero gossip drop counters
 	// ("topic/cause"); BlocksIgnored the block messages its validator
 	// ignored (already known, low work, throttled), over all nodes.
 	GossipDrops   map[string]uint64 `json:"gossip_drops"`
 	BlocksIgnored uint64            `json:"gossip_blocks_ignored"`
+	// MeshDegree is the mean number of mesh peers per node at the end,
+	// on the block topic and on the tx topic.
+	MeshDegree [2]float64 `json:"mesh_degree"`
 
 	Checks  []Target       `json:"targets"`
 	Blocks  []BlockStat    `json:"blocks"`
@@ -139,6 +162,7 @@ func (s *sim) run(ctx context.Context) (*Result, error) {
 	cfg := s.cfg
 	s.start = time.Now()
 	cpu0 := cpuTime()
+	sched0 := schedLatencies()
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	defer stopLoad()
 	pollCtx, stopPoll := context.WithCancel(ctx)
@@ -152,6 +176,9 @@ func (s *sim) run(ctx context.Context) (*Result, error) {
 	pollWG.Add(2)
 	go func() { defer pollWG.Done(); s.pollPools(pollCtx) }()
 	go func() { defer pollWG.Done(); lagMeter(pollCtx, &lags) }()
+	var cpuSamples []cpuSample
+	pollWG.Add(1)
+	go func() { defer pollWG.Done(); cpuMeter(pollCtx, &cpuSamples) }()
 
 	res := &Result{Nodes: cfg.Nodes, Peers: cfg.Peers, Links: len(s.edges), Miners: len(s.miners),
 		LatencyMs: [2]float64{ms(cfg.LatencyLo), ms(cfg.LatencyHi)}, BandwidthBps: cfg.Bandwidth, LatencyLayer: "pipelined",
@@ -188,7 +215,7 @@ func (s *sim) run(ctx context.Context) (*Result, error) {
 				}
 				return
 			}
-			healed := time.Now()
+			healed, cpuHealed := time.Now(), cpuTime()
 			s.progress("healed")
 			var rwg sync.WaitGroup
 			rwg.Add(1)
@@ -210,8 +237,10 @@ func (s *sim) run(ctx context.Context) (*Result, error) {
 			}()
 			d, ok := s.waitSameTip(ctx, time.Until(s.start.Add(cfg.Duration))+60*time.Second)
 			if ok {
+				cores := float64(cpuTime()-cpuHealed) / float64(d)
 				res.HealConvergedS = append(res.HealConvergedS, d.Seconds())
-				s.progress("converged %.2f s after the heal", d.Seconds())
+				res.HealCPUCores = append(res.HealCPUCores, cores)
+				s.progress("converged %.2f s after the heal, using %.2f of %d cores meanwhile", d.Seconds(), cores, runtime.NumCPU())
 			} else {
 				res.HealConvergedS = append(res.HealConvergedS, math.Inf(1))
 			}
@@ -243,6 +272,7 @@ func (s *sim) run(ctx context.Context) (*Result, error) {
 	}
 	res.GossipDrops = map[string]uint64{}
 	for _, n := range s.nodes {
+		res.MaxLockHoldMs = max(res.MaxLockHoldMs, ms(n.nd.Chain().MaxLockHold(false)))
 		if err := n.nd.Chain().Verify(); err != nil {
 			res.VerifyErrors++
 		}
@@ -252,11 +282,15 @@ func (s *sim) run(ctx context.Context) (*Result, error) {
 			}
 		}
 		res.BlocksIgnored += n.nd.Net().GossipStats().Blocks.Ignored
+		bm, tm := n.nd.Net().MeshPeers()
+		res.MeshDegree[0] += float64(len(bm)) / float64(len(s.nodes))
+		res.MeshDegree[1] += float64(len(tm)) / float64(len(s.nodes))
 	}
 	wall := time.Duration(res.DurationS * float64(time.Second))
 	res.CPUCores = float64(cpu) / float64(wall)
+	res.RunnableWait = histPercentiles(sched0, schedLatencies())
 	res.NumCPU = runtime.NumCPU()
-	s.summarise(res, lags)
+	s.summarise(res, lags, cpuSamples)
 	return res, nil
 }
 
@@ -271,12 +305,14 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-func (s *sim) summarise(res *Result, lags []time.Duration) {
+func (s *sim) summarise(res *Result, lags []time.Duration, cpu []cpuSample) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c0 := s.nodes[0].nd.Chain()
 	var t50, t90, t100, bounds, ratios, imports, meshBounds, meshRatios, hops []float64
 	var sumAll float64
+	var parts hopParts
+	var calm []float64
 	for _, b := range s.order {
 		st := BlockStat{Height: b.height, Miner: b.miner, MinedS: b.mined.Sub(s.start).Seconds(), Size: b.size,
 			Txs: len(b.txs), Reach: b.reach, Got: b.got, BoundMs: ms(b.bound), MeshMs: ms(b.meshB), Hops: b.hops, ImportMs: ms(b.importD)}
@@ -296,11 +332,18 @@ func (s *sim) summarise(res *Result, lags []time.Duration) {
 			q := func(f float64) float64 { return arr[max(0, int(math.Ceil(f*float64(len(arr))))-1)] }
 			st.T50Ms, st.T90Ms, st.T100Ms = q(.5), q(.9), arr[len(arr)-1]
 			t50, t90, t100 = append(t50, st.T50Ms), append(t90, st.T90Ms), append(t100, st.T100Ms)
+			st.PeakCPU = peakCPU(cpu, b.mined, b.mined.Add(time.Duration(st.T100Ms*float64(time.Millisecond))), runtime.NumCPU())
+			if st.PeakCPU < saturated {
+				calm = append(calm, st.T100Ms)
+			}
 			sumAll += st.T100Ms
 			bounds = append(bounds, st.BoundMs)
 			for _, d := range b.hopDelays() {
 				hops = append(hops, ms(d))
 			}
+			s.trace.mu.Lock()
+			b.trace.parts(s.linkLatency, b.arrivals, &parts)
+			s.trace.mu.Unlock()
 			meshBounds = append(meshBounds, st.MeshMs)
 			if st.MeshMs > 0 {
 				meshRatios = append(meshRatios, st.T100Ms/st.MeshMs)
@@ -325,6 +368,10 @@ func (s *sim) summarise(res *Result, lags []time.Duration) {
 	res.Bound, res.PropagationRatio, res.ImportMs = percentiles(bounds), percentiles(ratios), percentiles(imports)
 	res.MeshBound, res.MeshRatio = percentiles(meshBounds), percentiles(meshRatios)
 	res.HopDelay = percentiles(hops)
+	res.PropagationCalm = percentiles(calm)
+	res.CPUSaturated = saturatedShare(cpu, runtime.NumCPU())
+	res.HopParts = HopParts{Forward: percentiles(parts.forward), Queue: percentiles(parts.queue),
+		Wire: percentiles(parts.wire), Wait: percentiles(parts.wait), Validate: percentiles(parts.validate), Loop: percentiles(parts.loop)}
 	res.Reorgs = Reorgs{Count: s.reorgs, MaxDepth: s.maxDepth}
 
 	var txp, txi []float64
@@ -354,4 +401,125 @@ func (s *sim) summarise(res *Result, lags []time.Duration) {
 	res.CPUBound = res.SchedulerLag.P99 > 20
 	res.Heights = s.heights
 	res.Checks = res.Targets()
+}
+
+// HopParts takes apart, in ms, the hop by which each node got a block's
+// first copy, from GossipSub's trace events at the sender and the
+// receiver: the sender's time from validating the block to queueing it
+// for the peer (its import, then GossipSub's event loop), its time in the
+// peer's outbound queue until written, the wire beyond the link's
+// latency (bandwidth and the simulator's delivery), the receiver's time
+// from reading it to validating it, and the validation itself (the
+// node's import of the block).
+type HopParts struct {
+	Forward  Percentiles `json:"forward"`
+	Queue    Percentiles `json:"queue"`
+	Wire     Percentiles `json:"wire"`
+	Wait     Percentiles `json:"wait"`
+	Validate Percentiles `json:"validate"`
+	Loop     Percentiles `json:"loop"`
+}
+
+// linkLatency is the one-way latency from node j to node k.
+func (s *sim) linkLatency(j, k int) time.Duration {
+	return s.latency(s.nodes[j].host.ID(), s.nodes[k].host.ID())
+}
+
+// schedLatencies reads the Go runtime's histogram of how long goroutines
+// were runnable before they ran.
+func schedLatencies() *metrics.Float64Histogram {
+	m := []metrics.Sample{{Name: "/sched/latencies:seconds"}}
+	metrics.Read(m)
+	if m[0].Value.Kind() != metrics.KindFloat64Histogram {
+		return nil
+	}
+	return m[0].Value.Float64Histogram()
+}
+
+// histPercentiles gives the percentiles, in ms, of what histogram b
+// gained since a (the upper edge of the bucket each falls in).
+func histPercentiles(a, b *metrics.Float64Histogram) Percentiles {
+	if a == nil || b == nil || len(a.Counts) != len(b.Counts) {
+		return Percentiles{}
+	}
+	var total uint64
+	d := make([]uint64, len(b.Counts))
+	for i := range d {
+		d[i] = b.Counts[i] - a.Counts[i]
+		total += d[i]
+	}
+	q := func(f float64) float64 {
+		want := uint64(math.Ceil(f * float64(total)))
+		var n uint64
+		for i, c := range d {
+			n += c
+			if n >= want && c > 0 {
+				return b.Buckets[i+1] * 1e3
+			}
+		}
+		return math.NaN()
+	}
+	if total == 0 {
+		return Percentiles{}
+	}
+	return Percentiles{P50: q(.5), P90: q(.9), P95: q(.95), P99: q(.99), N: int(total)}
+}
+
+// cpuSample is the process's CPU time at a moment.
+type cpuSample struct {
+	at  time.Time
+	cpu time.Duration
+}
+
+// cpuMeter samples the process's CPU time every 100 ms until ctx ends.
+func cpuMeter(ctx context.Context, out *[]cpuSample) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	*out = append(*out, cpuSample{time.Now(), cpuTime()})
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			*out = append(*out, cpuSample{time.Now(), cpuTime()})
+		}
+	}
+}
+
+// saturated is the share of all cores past which an interval counts as
+// CPU-saturated.
+const saturated = 0.9
+
+// usage is the share of cores used between samples i-1 and i.
+func usage(cpu []cpuSample, i, cores int) float64 {
+	dt := cpu[i].at.Sub(cpu[i-1].at)
+	if dt <= 0 {
+		return 0
+	}
+	return float64(cpu[i].cpu-cpu[i-1].cpu) / float64(dt) / float64(cores)
+}
+
+// peakCPU is the highest usage over the intervals that overlap [from, to].
+func peakCPU(cpu []cpuSample, from, to time.Time, cores int) float64 {
+	peak := 0.0
+	for i := 1; i < len(cpu); i++ {
+		if cpu[i].at.After(from) && cpu[i-1].at.Before(to) {
+			peak = max(peak, usage(cpu, i, cores))
+		}
+	}
+	return peak
+}
+
+// saturatedShare is the share of intervals whose usage reached saturated.
+func saturatedShare(cpu []cpuSample, cores int) float64 {
+	if len(cpu) < 2 {
+		return 0
+	}
+	n := 0
+	for i := 1; i < len(cpu); i++ {
+		if usage(cpu, i, cores) >= saturated {
+			n++
+		}
+	}
+	return float64(n) / float64(len(cpu)-1)
 }

@@ -72,6 +72,7 @@ type blockRec struct {
 	hops     int
 	meshB    time.Duration // the bound over the block topic's mesh
 	mesh     [][]*edge     // that mesh (and the miner's links) when it was mined
+	trace    *msgTrace     // its message through GossipSub at every node
 	txs      []types.Hash
 }
 
@@ -94,6 +95,8 @@ type sim struct {
 	edges  []*edge
 	miners []int
 	start  time.Time
+
+	trace *hopTrace
 
 	latMu sync.Mutex
 	lats  map[[2]peer.ID]time.Duration // one-way latency of each link (delayHost)
@@ -146,6 +149,7 @@ func (s *sim) progress(format string, args ...any) {
 func (s *sim) build(ctx context.Context) error {
 	cfg := s.cfg
 	topo := rand.New(rand.NewPCG(cfg.Seed, 1))
+	s.trace = newHopTrace(p2p.BlockTopic(s.params.NetID()))
 	for i := 0; i < cfg.Nodes; i++ {
 		h, err := s.mn.GenPeer()
 		if err != nil {
@@ -155,8 +159,10 @@ func (s *sim) build(ctx context.Context) error {
 		if !cfg.MocknetLatency {
 			nh = &delayHost{Host: h, lat: func(p peer.ID) time.Duration { return s.latency(h.ID(), p) }}
 		}
+		s.trace.addNode(h.ID(), i)
 		nd, err := node.New(node.Config{Params: s.params,
-			P2P: p2p.Config{Host: nh, NoDHT: true, RequestTimeout: 5 * time.Second, LowWater: 4 * cfg.Peers, HighWater: 8 * cfg.Peers}})
+			P2P: p2p.Config{Host: nh, NoDHT: true, RequestTimeout: 5 * time.Second, LowWater: 4 * cfg.Peers, HighWater: 8 * cfg.Peers,
+				GossipTracer: nodeTracer{t: s.trace, i: i}}})
 		if err != nil {
 			return fmt.Errorf("sim: node %d: %w", i, err)
 		}
@@ -483,6 +489,7 @@ func (s *sim) mine(i int) error {
 	for k := range rec.arrivals {
 		rec.arrivals[k] = -1
 	}
+	rec.trace = s.trace.track(messageID(blk.Encode()), rec.mined, i, len(s.nodes))
 	s.mu.Lock()
 	adj := s.graph()
 	s.blocks[rec.hash] = rec

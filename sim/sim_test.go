@@ -55,6 +55,11 @@ func TestPartitionHeal(t *testing.T) {
 	if res.BlocksComplete == 0 || res.Propagation.N == 0 {
 		t.Fatal("no block reached every reachable node")
 	}
+	// Every node but the miner got each block over some hop: the trace
+	// must have taken most of those hops apart.
+	if n := res.HopParts.Validate.N; n < res.BlocksComplete*(cfg.Nodes-1)/2 {
+		t.Errorf("%d hops taken apart over %d blocks and %d nodes", n, res.BlocksComplete, cfg.Nodes)
+	}
 	// The bound is physical: no block reaches every node faster than the
 	// latency and per-hop import of its shortest path (10 % slack for the
 	// import time measured at the miner).

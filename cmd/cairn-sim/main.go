@@ -18,6 +18,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -33,6 +34,7 @@ type options struct {
 	cfg            sim.Config
 	jsonFile, plot string
 	cpuProfile     string
+	mutexProfile   string
 	scale          []int
 }
 
@@ -56,6 +58,7 @@ func parse(args []string) (*options, error) {
 	fs.StringVar(&o.plot, "plot", "", "draw the propagation CDF and tip heights to this file (.svg or .png)")
 	fs.BoolVar(&o.cfg.MocknetLatency, "mocknet-latency", false, "put the latency in mocknet's links (stop-and-wait per stream) instead of the sim's pipelined delay")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
+	fs.StringVar(&o.mutexProfile, "mutexprofile", "", "write a profile of the run's lock contention to this file (go tool pprof)")
 	scale := fs.String("scale", "", "comma-separated node counts: one run each, then p95 against N")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -129,6 +132,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if o.mutexProfile != "" {
+		runtime.SetMutexProfileFraction(5)
+		defer func() {
+			if err := writeProfile("mutex", o.mutexProfile); err != nil {
+				fmt.Fprintf(stderr, "cairn-sim: mutex profile: %v\n", err)
+			}
+		}()
+	}
 	if len(o.scale) > 0 {
 		return runScale(ctx, o, stdout, stderr)
 	}
@@ -179,18 +190,32 @@ func runScale(ctx context.Context, o *options, stdout, stderr io.Writer) int {
 		}
 		rows = append(rows, row{n, res})
 	}
-	fmt.Fprintf(stdout, "%6s %14s %14s %12s %10s %12s %9s\n", "nodes", "to-all p50 ms", "to-all p95 ms", "bound p95 ms", "ratio p95", "stale rate", "lag p99")
-	for i, r := range rows {
-		growth := ""
-		if i > 0 && rows[i-1].res.Propagation.P95 > 0 {
-			growth = fmt.Sprintf("  x%.2f vs %d nodes", r.res.Propagation.P95/rows[i-1].res.Propagation.P95, rows[i-1].n)
+	fmt.Fprintf(stdout, "%6s %14s %14s %12s %10s %11s %9s %8s %14s  %s\n", "nodes", "to-all p50 ms", "to-all p95 ms", "bound p95 ms",
+		"ratio p95", "stale rate", "lag p99", "CPU sat", "calm p95 ms", "p95 vs first")
+	for _, r := range rows {
+		growth := "-"
+		if p0 := rows[0].res.Propagation.P95; p0 > 0 {
+			growth = fmt.Sprintf("x%.2f", r.res.Propagation.P95/p0)
 		}
-		cpu := ""
 		if r.res.CPUBound {
-			cpu = " CPU-bound"
+			growth += " CPU-bound"
 		}
-		fmt.Fprintf(stdout, "%6d %14.0f %14.0f %12.0f %10.2f %11.1f%% %7.1fms%s%s\n", r.n, r.res.Propagation.P50, r.res.Propagation.P95,
-			r.res.Bound.P95, r.res.PropagationRatio.P95, 100*r.res.StaleRate, r.res.SchedulerLag.P99, cpu, growth)
+		calm := fmt.Sprintf("%.0f (%d)", r.res.PropagationCalm.P95, r.res.PropagationCalm.N)
+		fmt.Fprintf(stdout, "%6d %14.0f %14.0f %12.0f %10.2f %10.1f%% %7.1fms %7.1f%% %14s  %s\n", r.n, r.res.Propagation.P50, r.res.Propagation.P95,
+			r.res.Bound.P95, r.res.PropagationRatio.P95, 100*r.res.StaleRate, r.res.SchedulerLag.P99, 100*r.res.CPUSaturated, calm, growth)
 	}
 	return 0
+}
+
+// writeProfile writes the named runtime/pprof profile to file.
+func writeProfile(name, file string) error {
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup(name).WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
