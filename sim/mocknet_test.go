@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
@@ -27,8 +28,44 @@ import (
 // "Network simulator" section must be measured again.
 func TestMocknetStopAndWait(t *testing.T) {
 	const lat = 100 * time.Millisecond
+	got, _ := threeWrites(t, mocknet.LinkOptions{Latency: lat}, func(h host.Host) host.Host { return h })
+	t.Logf("three 300-byte writes over a %v link arrived after %v, %v and %v", lat, got[0], got[1], got[2])
+	if got[2] < 2*lat-10*time.Millisecond {
+		t.Errorf("third message after %v: mocknet pipelines writes now (want about %v)", got[2], 2*lat)
+	}
+}
+
+// TestDelayHostPipelines: the sim's own latency layer delivers every one
+// of several back-to-back messages one latency after it was written, and
+// keeps a stream's read deadline.
+func TestDelayHostPipelines(t *testing.T) {
+	const lat = 100 * time.Millisecond
+	latency := func(peer.ID) time.Duration { return lat }
+	got, s := threeWrites(t, mocknet.LinkOptions{}, func(h host.Host) host.Host { return &delayHost{Host: h, lat: latency} })
+	for i, d := range got {
+		if d < lat || d > lat+lat/2 {
+			t.Errorf("message %d arrived after %v, want about %v", i, d, lat)
+		}
+	}
+	// Nothing more comes: a read deadline ends the wait.
+	_ = s.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+	t0 := time.Now()
+	if _, err := s.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("read past the deadline: %v, want os.ErrDeadlineExceeded", err)
+	}
+	if d := time.Since(t0); d > time.Second {
+		t.Errorf("read deadline of 20 ms returned after %v", d)
+	}
+}
+
+// threeWrites links two mocknet peers with opts, makes each side's host
+// with wrap, writes three 300-byte messages back to back from the first
+// to the second and returns how long after the first write each arrived,
+// with the writer's stream (open until the test ends).
+func threeWrites(t *testing.T, opts mocknet.LinkOptions, wrap func(host.Host) host.Host) ([3]time.Duration, network.Stream) {
+	t.Helper()
 	mn := mocknet.New()
-	defer mn.Close()
+	t.Cleanup(func() { mn.Close() })
 	a, err := mn.GenPeer()
 	if err != nil {
 		t.Fatal(err)
@@ -41,10 +78,11 @@ func TestMocknetStopAndWait(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l.SetOptions(mocknet.LinkOptions{Latency: lat})
+	l.SetOptions(opts)
+	wa, wb := wrap(a), wrap(b)
 	arrived := make(chan time.Duration, 3)
 	var start time.Time
-	b.SetStreamHandler("/stopwait", func(s network.Stream) {
+	wb.SetStreamHandler("/three", func(s network.Stream) {
 		buf := make([]byte, 300)
 		for range 3 {
 			if _, err := io.ReadFull(s, buf); err != nil {
@@ -57,16 +95,15 @@ func TestMocknetStopAndWait(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	s, err := a.NewStream(ctx, b.ID(), "/stopwait")
+	t.Cleanup(cancel)
+	s, err := wa.NewStream(ctx, b.ID(), "/three")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
-	msg := make([]byte, 300)
+	t.Cleanup(func() { s.Close() })
 	start = time.Now()
 	for range 3 {
-		if _, err := s.Write(msg); err != nil {
+		if _, err := s.Write(make([]byte, 300)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -78,76 +115,5 @@ func TestMocknetStopAndWait(t *testing.T) {
 			t.Fatal("messages did not arrive")
 		}
 	}
-	t.Logf("three 300-byte writes over a %v link arrived after %v, %v and %v", lat, got[0], got[1], got[2])
-	if got[2] < 2*lat-10*time.Millisecond {
-		t.Errorf("third message after %v: mocknet pipelines writes now (want about %v)", got[2], 2*lat)
-	}
-}
-
-// TestDelayHostPipelines: the sim's own latency layer delivers every one
-// of several back-to-back messages one latency after it was written, and
-// keeps a stream's read deadline.
-func TestDelayHostPipelines(t *testing.T) {
-	const lat = 100 * time.Millisecond
-	mn := mocknet.New()
-	defer mn.Close()
-	a, err := mn.GenPeer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := mn.GenPeer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	latency := func(peer.ID) time.Duration { return lat }
-	da, db := &delayHost{Host: a, lat: latency}, &delayHost{Host: b, lat: latency}
-	if _, err := mn.LinkPeers(a.ID(), b.ID()); err != nil {
-		t.Fatal(err)
-	}
-	arrived := make(chan time.Duration, 3)
-	var start time.Time
-	db.SetStreamHandler("/pipe", func(s network.Stream) {
-		buf := make([]byte, 300)
-		for range 3 {
-			if _, err := io.ReadFull(s, buf); err != nil {
-				return
-			}
-			arrived <- time.Since(start)
-		}
-	})
-	if _, err := mn.ConnectPeers(a.ID(), b.ID()); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	s, err := da.NewStream(ctx, b.ID(), "/pipe")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	start = time.Now()
-	for range 3 {
-		if _, err := s.Write(make([]byte, 300)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for i := range 3 {
-		select {
-		case d := <-arrived:
-			if d < lat || d > lat+lat/2 {
-				t.Errorf("message %d arrived after %v, want about %v", i, d, lat)
-			}
-		case <-ctx.Done():
-			t.Fatal("messages did not arrive")
-		}
-	}
-	// Nothing more comes: a read deadline ends the wait.
-	_ = s.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
-	t0 := time.Now()
-	if _, err := s.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Errorf("read past the deadline: %v, want os.ErrDeadlineExceeded", err)
-	}
-	if d := time.Since(t0); d > time.Second {
-		t.Errorf("read deadline of 20 ms returned after %v", d)
-	}
+	return got, s
 }
