@@ -61,6 +61,11 @@ type RPCConfig struct {
 	MaxBodyBytes int64
 	MaxBatch     int
 	Timeout      time.Duration
+	// Hosts are the Host header names served besides loopback addresses
+	// (nil: rpc.DefaultHosts; "*": any), and CORS the browser origins
+	// allowed to call (default none). See rpc.Config.
+	Hosts []string
+	CORS  []string
 }
 
 // MaxMinerThreads bounds MinerConfig.Threads and miner_start's threads.

@@ -119,7 +119,8 @@ func New(cfg Config) (*Node, error) {
 	if cfg.RPC.Addr != "" {
 		rcfg := rpc.Config{
 			Addr: cfg.RPC.Addr, MaxBodyBytes: cfg.RPC.MaxBodyBytes, MaxBatch: cfg.RPC.MaxBatch,
-			Timeout: cfg.RPC.Timeout, Version: cfg.Version, Logger: log.With("module", "rpc"),
+			Timeout: cfg.RPC.Timeout, Hosts: cfg.RPC.Hosts, CORS: cfg.RPC.CORS,
+			Version: cfg.Version, Logger: log.With("module", "rpc"),
 		}
 		if cfg.DataDir != "" {
 			rcfg.CookieFile = filepath.Join(cfg.DataDir, CookieName)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -237,10 +238,18 @@ func mistype(s string) string {
 	return string(b)
 }
 
+// localRequest is a request as the cairn CLI sends it: to 127.0.0.1, with
+// a JSON body.
+func localRequest(method string, body io.Reader) *http.Request {
+	r := httptest.NewRequest(method, "http://127.0.0.1:7731/", body)
+	r.Header.Set("Content-Type", "application/json")
+	return r
+}
+
 // exchange POSTs body to h and returns the status and response body.
 func exchange(t testing.TB, h http.Handler, body, token string) (int, []byte) {
 	t.Helper()
-	r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+	r := localRequest(http.MethodPost, strings.NewReader(body))
 	r.Header.Set("Content-Type", "application/json")
 	if token != "" {
 		r.Header.Set("Authorization", "Bearer "+token)

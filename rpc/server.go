@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -53,6 +54,12 @@ type Config struct {
 	MaxBatch int
 	// Timeout bounds each HTTP request (a whole batch); default 10 s.
 	Timeout time.Duration
+	// Hosts are the Host header names served besides loopback addresses
+	// (DNS rebinding guard); nil means DefaultHosts, "*" any.
+	Hosts []string
+	// CORS are the browser origins (scheme://host[:port]) allowed to call;
+	// a request from any other origin is refused. Default none; "*" any.
+	CORS []string
 	// Version is the node's version string, for logs.
 	Version string
 	// Logger receives start, stop and failure lines, and one debug line
@@ -90,6 +97,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("rpc: Timeout %v is negative", c.Timeout)
 	case strings.TrimSpace(c.Token) != c.Token:
 		return errors.New("rpc: Token has leading or trailing white space")
+	case slices.Contains(c.Hosts, ""):
+		return errors.New("rpc: an empty name in Hosts")
+	case slices.Contains(c.CORS, ""):
+		return errors.New("rpc: an empty origin in CORS")
 	}
 	if c.Addr != "" {
 		if _, _, err := net.SplitHostPort(c.Addr); err != nil {
@@ -151,7 +162,7 @@ func newServer(cfg Config, b Backend, methods handler.Map) (*Server, error) {
 	} else {
 		s.methods, s.admin, s.waits = s.bind()
 	}
-	s.handler = http.HandlerFunc(s.serveHTTP)
+	s.handler = newGuard(s.cfg.Hosts, s.cfg.CORS, http.HandlerFunc(s.serveHTTP))
 	return s, nil
 }
 
@@ -290,6 +301,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		appendError(out, nil, &Error{Code: CodeInvalidRequest,
 			Message: fmt.Sprintf("invalid request: HTTP method %s not allowed, JSON-RPC requests are POSTed", r.Method)})
 		writeBody(w, http.StatusMethodNotAllowed, out.Bytes())
+		return
+	}
+	if !jsonBody(r) {
+		appendError(out, nil, &Error{Code: CodeInvalidRequest,
+			Message: fmt.Sprintf("invalid request: Content-Type %s, want application/json", quote(r.Header.Get("Content-Type")))})
+		writeBody(w, http.StatusUnsupportedMediaType, out.Bytes())
 		return
 	}
 	body := getBuf()

@@ -36,7 +36,7 @@ func TestHTTPMethodNotAllowed(t *testing.T) {
 	s := newTestServer(t, newTestBackend(t))
 	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
 		w := httptest.NewRecorder()
-		s.Handler().ServeHTTP(w, httptest.NewRequest(m, "/", nil))
+		s.Handler().ServeHTTP(w, localRequest(m, nil))
 		if w.Code != http.StatusMethodNotAllowed || w.Header().Get("Allow") != http.MethodPost {
 			t.Errorf("%s: HTTP %d, Allow %q", m, w.Code, w.Header().Get("Allow"))
 		}
@@ -66,7 +66,7 @@ func TestLimits(t *testing.T) {
 		}
 	})
 	t.Run("chunked body too large", func(t *testing.T) {
-		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(big))
+		r := localRequest(http.MethodPost, strings.NewReader(big))
 		r.ContentLength = -1 // unknown length, as with chunked encoding
 		w := httptest.NewRecorder()
 		s.Handler().ServeHTTP(w, r)
@@ -140,7 +140,7 @@ func TestAuth(t *testing.T) {
 		{"Basic " + testToken, false},
 		{"Bearer", false},
 	} {
-		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(req(1, "miner_stop", "")))
+		r := localRequest(http.MethodPost, strings.NewReader(req(1, "miner_stop", "")))
 		if tc.header != "" {
 			r.Header.Set("Authorization", tc.header)
 		}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"math/big"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -90,6 +91,10 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			&cli.BoolFlag{Name: "p2p.nodht", EnvVars: env("P2P_NODHT"), Usage: "turn off the Kademlia DHT discovery"},
 			&cli.StringFlag{Name: "rpc.addr", Value: node.DefaultRPCAddr, EnvVars: env("RPC_ADDR"),
 				Usage: "JSON-RPC listen address host:port (\"\" turns RPC off)"},
+			&cli.StringSliceFlag{Name: "rpc.hosts", EnvVars: env("RPC_HOSTS"),
+				Usage: "Host names the RPC answers besides loopback addresses, comma-separated; \"*\" any (default localhost,127.0.0.1,[::1])"},
+			&cli.StringSliceFlag{Name: "rpc.cors", EnvVars: env("RPC_CORS"),
+				Usage: "browser origins (scheme://host[:port]) allowed to call the RPC, comma-separated; \"*\" any (default none)"},
 			&cli.StringFlag{Name: "minchainwork", EnvVars: env("MINCHAINWORK"),
 				Usage: "least total work (hexadecimal) a header branch needs before its headers are stored (default: the built-in network's setting, 0 for a --genesis network)"},
 			&cli.BoolFlag{Name: "mine", EnvVars: env("MINE"), Usage: "mine blocks (needs --miner.address)"},
@@ -167,6 +172,15 @@ func configFrom(c *cli.Context, stderr io.Writer) (node.Config, error) {
 	cfg.P2P.MDNS = c.Bool("p2p.mdns")
 	cfg.P2P.NoDHT = c.Bool("p2p.nodht")
 	cfg.RPC.Addr = c.String("rpc.addr")
+	if c.IsSet("rpc.hosts") {
+		cfg.RPC.Hosts = c.StringSlice("rpc.hosts")
+	}
+	cfg.RPC.CORS = c.StringSlice("rpc.cors")
+	for _, o := range cfg.RPC.CORS {
+		if u, err := url.Parse(o); o != "*" && (err != nil || u.Scheme == "" || u.Host == "" || u.Path != "") {
+			return cfg, fmt.Errorf("--rpc.cors %q: want an origin such as https://wallet.example or http://localhost:3000", o)
+		}
+	}
 	cfg.MetricsAddr = c.String("metrics.addr")
 	cfg.Miner.Enabled = c.Bool("mine")
 	cfg.Miner.Threads = c.Int("miner.threads")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -266,6 +267,7 @@ func TestDaemonBadInput(t *testing.T) {
 		{[]string{"--genesis", genesis, "--minchainwork", "12g"}, `--minchainwork "12g"`},
 		{[]string{"--genesis", genesis, "--minchainwork", "-5"}, `--minchainwork "-5"`},
 		{[]string{"--genesis", genesis, "--rpc.addr", "localhost"}, "rpc address"},
+		{[]string{"--genesis", genesis, "--rpc.cors", "wallet.example"}, `--rpc.cors "wallet.example"`},
 		{[]string{"--genesis", genesis, "--bootnodes", "/ip4/1.2.3.4/tcp/1"}, "bootnode"},
 		{[]string{"--no-such-flag"}, "no-such-flag"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
@@ -330,9 +332,23 @@ func TestDaemonFlagsFromEnvironment(t *testing.T) {
 		"CAIRN_DATADIR="+filepath.Join(dir, "envnode"), "CAIRN_GENESIS="+genesis,
 		"CAIRN_RPC_ADDR=127.0.0.1:"+strconv.Itoa(port), "CAIRN_P2P_LISTEN=/ip4/127.0.0.1/tcp/0",
 		"CAIRN_P2P_NODHT=true", "CAIRN_MINE=true", "CAIRN_MINER_ADDRESS="+chaintest.Key("miner").Address().String(),
-		"CAIRN_MINER_THREADS=2", "CAIRN_LOG_FORMAT=json")
+		"CAIRN_MINER_THREADS=2", "CAIRN_LOG_FORMAT=json", "CAIRN_RPC_HOSTS=node.lan")
 	d := launch(t, cmd, port)
 	d.waitReady(t, 5*time.Second)
+	// CAIRN_RPC_HOSTS: the listed name is served, another refused.
+	for host, want := range map[string]int{"node.lan:7731": http.StatusOK, "attacker.example": http.StatusForbidden} {
+		r, _ := http.NewRequest(http.MethodPost, d.url, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"chain_getHead"}`))
+		r.Host = host
+		r.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("Host %q: HTTP %d, want %d", host, resp.StatusCode, want)
+		}
+	}
 	st, err := rpc.NewClient(d.url).MinerStatus(context.Background())
 	if err != nil || !st.Running || st.Threads != 2 {
 		t.Fatalf("miner_status %+v, %v", st, err)
