@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -91,6 +92,11 @@ func New(cfg Config) (*Node, error) {
 	}
 	pcfg := cfg.Pool
 	pcfg.Genesis, pcfg.Sigs = cfg.Params.GenesisHash(), sigs
+	// The built-in network is the one other network every node knows: a
+	// tx signed for it is refused as wrong-network, not bad-signature.
+	if def := DefaultParams().GenesisHash(); def != pcfg.Genesis && !slices.Contains(pcfg.OtherNetworks, def) {
+		pcfg.OtherNetworks = append(slices.Clone(pcfg.OtherNetworks), def)
+	}
 	pool, err := txpool.New(pcfg, c)
 	if err != nil {
 		c.Close()

@@ -344,3 +344,21 @@ func TestOnBlockSeesSideBlocks(t *testing.T) {
 		t.Errorf("OnTipChange called %d times, want 1", tips)
 	}
 }
+
+// TestWrongNetworkTx: a node on another network names a tx signed for the
+// built-in network as such (wrong-network), not as a bad signature.
+func TestWrongNetworkTx(t *testing.T) {
+	n := testNode(t, Config{})
+	alice := chaintest.Key(chaintest.Wallets[0])
+	tx := &types.Tx{Version: types.TxVersion, From: alice.Pub, To: chaintest.Key(chaintest.Wallets[1]).Address(), Amount: 12345, Fee: 2000}
+	alice.Sign(tx, DefaultParams().GenesisHash())
+	_, err := n.SubmitTx(tx)
+	if txpool.ReasonOf(err) != txpool.ReasonWrongNetwork {
+		t.Fatalf("a tx signed for cairn-dev on a test network: %v, want wrong-network", err)
+	}
+	// Signed for a network the node does not know: a bad signature.
+	alice.Sign(tx, types.Sum([]byte("some other genesis")))
+	if _, err := n.SubmitTx(tx); txpool.ReasonOf(err) != txpool.ReasonBadSignature {
+		t.Fatalf("a tx signed for an unknown network: %v, want bad-signature", err)
+	}
+}
