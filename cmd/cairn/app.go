@@ -10,18 +10,14 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/cairn-ledger/cairn/internal/version"
 	"github.com/cairn-ledger/cairn/rpc"
 	"github.com/cairn-ledger/cairn/wallet"
 )
-
-// version is set at link time (-ldflags "-X main.version=v1.2.3"); without
-// it the module version from the build info is used, or "dev".
-var version = ""
 
 // Defaults of the global flags.
 const (
@@ -86,8 +82,7 @@ func newApp(stdout, stderr io.Writer, stdin io.Reader) *cli.App {
 		Name:            "cairn",
 		Usage:           "wallet and query tool for a cairnd node",
 		UsageText:       "cairn [global options] command [command options] [arguments...]",
-		Version:         versionString(),
-		HideVersion:     true,
+		Version:         version.String(),
 		HideHelpCommand: true,
 		Writer:          stdout,
 		ErrWriter:       stderr,
@@ -340,16 +335,6 @@ func (e *env) usage() string {
 	return s
 }
 
-func versionString() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
-}
-
 func versionCommand(s *streams) *cli.Command {
 	return &cli.Command{
 		Name:  "version",
@@ -363,7 +348,7 @@ func versionCommand(s *streams) *cli.Command {
 				Go      string `json:"go"`
 				OS      string `json:"os"`
 				Arch    string `json:"arch"`
-			}{versionString(), runtime.Version(), runtime.GOOS, runtime.GOARCH}
+			}{version.String(), runtime.Version(), runtime.GOOS, runtime.GOARCH}
 			return e.print(v, func(w io.Writer) {
 				fmt.Fprintf(w, "cairn %s (%s %s/%s)\n", v.Version, v.Go, v.OS, v.Arch)
 			})

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/cairn-ledger/cairn/chain/types"
+	"github.com/cairn-ledger/cairn/internal/version"
 )
 
 var seedRE = regexp.MustCompile(`^[0-9a-f]{64}\n$`)
@@ -238,8 +239,13 @@ func TestErrorsAreOneLine(t *testing.T) {
 func TestVersionAndHelp(t *testing.T) {
 	t.Parallel()
 	c := newRunner(t)
-	if out := c.ok("version"); !strings.HasPrefix(out, "cairn ") {
-		t.Errorf("version = %q", out)
+	// cairn and cairnd report the same version (internal/version), and
+	// --version works as the command does.
+	if out := c.ok("version"); !strings.HasPrefix(out, "cairn "+version.String()+" ") {
+		t.Errorf("version = %q, want cairn %s", out, version.String())
+	}
+	if out := c.ok("--version"); !strings.Contains(out, version.String()) {
+		t.Errorf("--version = %q, want %s", out, version.String())
 	}
 	help := c.ok("--help")
 	for _, cmd := range []string{"wallet", "balance", "send", "status", "block", "tx", "peers", "mempool", "miner", "version", "--rpc", "--home", "--datadir", "--json", "--password-file"} {

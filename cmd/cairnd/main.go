@@ -24,24 +24,9 @@ import (
 
 	"github.com/cairn-ledger/cairn/chain/types"
 	"github.com/cairn-ledger/cairn/consensus"
+	"github.com/cairn-ledger/cairn/internal/version"
 	"github.com/cairn-ledger/cairn/node"
 )
-
-// version is set at link time (-ldflags "-X main.version=v1.2.3"); the VCS
-// revision from the build info is added when known.
-var version = "0.1.0-dev"
-
-func fullVersion() string {
-	v := version
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				v += "+" + s.Value[:12]
-			}
-		}
-	}
-	return v
-}
 
 func main() {
 	// Block import and sync allocate in bursts; with Go's default GOGC of
@@ -74,7 +59,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
 		Name:            "cairnd",
 		Usage:           "cairn proof-of-work ledger node",
-		Version:         fullVersion(),
+		Version:         version.String(),
 		Writer:          stdout,
 		ErrWriter:       stderr,
 		HideHelpCommand: true,
@@ -109,7 +94,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			Name:  "version",
 			Usage: "print the version",
 			Action: func(c *cli.Context) error {
-				fmt.Fprintf(stdout, "cairnd %s (%s %s/%s)\n", fullVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+				fmt.Fprintf(stdout, "cairnd %s (%s %s/%s)\n", version.String(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 				return nil
 			},
 		}},
@@ -196,7 +181,7 @@ func configFrom(c *cli.Context, stderr io.Writer) (node.Config, error) {
 	} else if cfg.Miner.Enabled {
 		return cfg, errors.New("--mine needs --miner.address")
 	}
-	cfg.Version = fullVersion()
+	cfg.Version = version.String()
 	return cfg, nil // node.New validates the rest before opening anything
 }
 

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/cairn-ledger/cairn/chain/chaintest"
+	"github.com/cairn-ledger/cairn/internal/version"
 	"github.com/cairn-ledger/cairn/rpc"
 )
 
@@ -316,8 +317,12 @@ func TestDaemonRefusesOtherNetwork(t *testing.T) {
 
 func TestVersion(t *testing.T) {
 	out, err := exec.Command(binary, "version").CombinedOutput()
-	if err != nil || !strings.HasPrefix(string(out), "cairnd "+version) {
+	if err != nil || !strings.HasPrefix(string(out), "cairnd "+version.Version) {
 		t.Fatalf("cairnd version: %q, %v", out, err)
+	}
+	out, err = exec.Command(binary, "--version").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), version.Version) {
+		t.Fatalf("cairnd --version: %q, %v", out, err)
 	}
 }
 
