@@ -205,3 +205,22 @@ func closedPort(t *testing.T) int {
 	l.Close()
 	return port
 }
+
+// TestBlockRef: a block is asked for by height or hash, and anything else
+// is named for what it is, before the node is asked.
+func TestBlockRef(t *testing.T) {
+	t.Parallel()
+	c := newRunner(t)
+	for arg, want := range map[string]string{
+		"-1":                    "cairn: block height -1: a height is 0 or more",
+		"18446744073709551616":  "cairn: block height 18446744073709551616: too large (at most 18446744073709551615)",
+		"12x":                   `cairn: "12x" is neither a block height (0, 1, 2, …) nor a block hash (64 hex digits)`,
+		strings.Repeat("g", 64): `cairn: "` + strings.Repeat("g", 64) + `" is neither a block height (0, 1, 2, …) nor a block hash (64 hex digits)`,
+	} {
+		r := c.run("block", arg)
+		if r.code != exitUsage {
+			t.Errorf("block %s: exit %d, want %d", arg, r.code, exitUsage)
+		}
+		c.fails(r, want, "block", arg)
+	}
+}

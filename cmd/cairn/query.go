@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -137,16 +138,16 @@ func blockCommand(s *streams) *cli.Command {
 			c := e.client()
 			ref := a[0]
 			var b *rpc.Block
-			if h, perr := strconv.ParseUint(ref, 10, 64); perr == nil {
+			h, hash, byHeight, err := parseBlockRef(ref)
+			if err != nil {
+				return err
+			}
+			if byHeight {
 				b, err = c.BlockByHeight(e.ctx, h, full)
 				if notFound(err) {
 					return fmt.Errorf("no block at height %d", h)
 				}
 			} else {
-				hash, perr := types.ParseHash(ref)
-				if perr != nil {
-					return usagef("%q is not a block height or hash: %v", ref, perr)
-				}
 				b, err = c.BlockByHash(e.ctx, hash.String(), full)
 				if notFound(err) {
 					return fmt.Errorf("no block %s", hash)
@@ -158,6 +159,26 @@ func blockCommand(s *streams) *cli.Command {
 			return e.print(b, func(w io.Writer) { writeBlock(w, b) })
 		}),
 	}
+}
+
+// parseBlockRef reads a block height (digits) or hash (64 hex digits),
+// naming what is wrong with anything else.
+func parseBlockRef(ref string) (height uint64, hash types.Hash, byHeight bool, err error) {
+	isDigits := func(s string) bool { return s != "" && strings.Trim(s, "0123456789") == "" }
+	switch {
+	case strings.HasPrefix(ref, "-") && isDigits(ref[1:]):
+		return 0, hash, false, usagef("block height %s: a height is 0 or more", ref)
+	case isDigits(ref) && len(ref) < 2*len(hash):
+		h, perr := strconv.ParseUint(ref, 10, 64)
+		if perr != nil {
+			return 0, hash, false, usagef("block height %s: too large (at most %d)", ref, uint64(math.MaxUint64))
+		}
+		return h, hash, true, nil
+	}
+	if hash, err = types.ParseHash(ref); err != nil {
+		return 0, hash, false, usagef("%q is neither a block height (0, 1, 2, …) nor a block hash (64 hex digits)", ref)
+	}
+	return 0, hash, false, nil
 }
 
 func writeBlock(w io.Writer, b *rpc.Block) {
