@@ -204,7 +204,7 @@ func TestErrorsAreOneLine(t *testing.T) {
 		{name: "bad rpc url", args: []string{"--rpc", "ftp://x", "status"}, code: exitUsage,
 			want: `cairn: --rpc "ftp://x": want a URL like http://127.0.0.1:7731`},
 		{name: "bad block ref", args: []string{"--rpc", down, "block", "tip"}, code: exitUsage,
-			want: `cairn: "tip" is not a block height or hash: …`},
+			want: `cairn: "tip" is neither a block height (0, 1, 2, …) nor a block hash (64 hex digits)`},
 		{name: "bad tx id", args: []string{"--rpc", down, "tx", "abc"}, code: exitUsage,
 			want: `cairn: "abc" is not a transaction id: …`},
 		{name: "unknown command", args: []string{"frobnicate"}, code: exitUsage,
