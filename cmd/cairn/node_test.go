@@ -314,7 +314,11 @@ func TestNode(t *testing.T) {
 		args := []string{"send", "--from", "alice", "--to", "bob", "--amount", "1", "--fee", "0.00000001"}
 		c.fails(c.run(args...), "cairn: transaction rejected: fee-too-low: …", args...)
 		args = []string{"send", "--from", "bob", "--to", "alice", "--amount", "5"}
-		c.fails(c.run(args...), "cairn: transaction rejected: insufficient-balance: …", args...)
+		r := c.run(args...)
+		c.fails(r, "cairn: transaction rejected: insufficient-balance: bob has …", args...)
+		if !strings.Contains(r.stderr, " CRN; this transfer costs 5.") {
+			t.Errorf("insufficient balance not in CRN: %s", r.stderr)
+		}
 	})
 
 	t.Run("send --json and mempool", func(t *testing.T) {

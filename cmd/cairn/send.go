@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -105,6 +106,17 @@ func send(e *env) error {
 		return err
 	}
 	id, err := c.SendTx(e.ctx, tx)
+	var re *rpc.Error
+	if errors.As(err, &re) && re.Reason() == "insufficient-balance" {
+		// The node's message counts in base units, as the RPC does; say it
+		// in CRN.
+		cost := "more than the supply"
+		if amount+fee >= amount {
+			cost = wallet.FormatCRN(amount + fee)
+		}
+		return fmt.Errorf("transaction rejected: insufficient-balance: %s has %s; this transfer costs %s (amount and fee), on top of its pending transactions",
+			from, crn(acct.Balance), cost)
+	}
 	if err != nil {
 		return err
 	}
