@@ -11,6 +11,7 @@ import (
 	"github.com/cairn-ledger/cairn/chain/types"
 	"github.com/cairn-ledger/cairn/consensus"
 	"github.com/cairn-ledger/cairn/p2p"
+	"github.com/cairn-ledger/cairn/rpc"
 	"github.com/cairn-ledger/cairn/txpool"
 )
 
@@ -68,8 +69,9 @@ type RPCConfig struct {
 	CORS  []string
 }
 
-// MaxMinerThreads bounds MinerConfig.Threads and miner_start's threads.
-const MaxMinerThreads = 256
+// MaxMinerThreads bounds MinerConfig.Threads and miner_start's threads
+// (the RPC checks the same bound).
+const MaxMinerThreads = rpc.MaxMinerThreads
 
 // MinerConfig configures the built-in miner.
 type MinerConfig struct {

@@ -111,7 +111,7 @@ func (m *Miner) Start(threads int, addr types.Address) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if threads < 0 || threads > MaxMinerThreads {
-		return fmt.Errorf("miner: threads %d out of range (1..%d)", threads, MaxMinerThreads)
+		return fmt.Errorf("miner: threads %d out of range (0 keeps the setting, at most %d)", threads, MaxMinerThreads)
 	}
 	if threads > 0 {
 		m.threads = threads

@@ -223,9 +223,6 @@ func (b *testBackend) MinerStatus() MinerStatus {
 func (b *testBackend) MinerStart(p MinerStartParams) (MinerStatus, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if p.Threads > 8 {
-		return MinerStatus{}, fmt.Errorf("%w: %d threads is more than this machine's 8 cores", ErrUnavailable, p.Threads)
-	}
 	if p.Threads > 0 {
 		b.miner.Threads = p.Threads
 	}

@@ -192,7 +192,7 @@ func goldenFiles(b *testBackend) []goldenFile {
 				body: req(3, "miner_start", fmt.Sprintf(`[{"threads":2,"address":%q}]`, chaintest.Key("alice").Address()))},
 			{comment: "The same by name.", admin: true,
 				body: req(4, "miner_start", fmt.Sprintf(`{"threads":1,"address":%q}`, chaintest.Key("miner").Address()))},
-			{comment: "The node refuses settings it cannot run (code -32003).", admin: true, body: req(5, "miner_start", `{"threads":64}`)},
+			{comment: "Bad params: at most 256 threads, the bound of --miner.threads too (rpc.MaxMinerThreads).", admin: true, body: req(5, "miner_start", `{"threads":257}`)},
 			{comment: "Bad params: an invalid address.", admin: true, body: req(6, "miner_start", `[{"address":"cairn1xyz"}]`)},
 			{comment: "Bad params: threads is a count.", admin: true, body: req(7, "miner_start", `{"threads":-1}`)},
 			{comment: "Bad params: an unknown field.", admin: true, body: req(8, "miner_start", `{"thread":2}`)},

@@ -322,13 +322,17 @@ func decodeMinerStart(dst *MinerStartParams) func(json.RawMessage) error {
 	}
 }
 
+// MaxMinerThreads bounds miner_start's threads, and the node's
+// --miner.threads (node.MaxMinerThreads): one rule for both.
+const MaxMinerThreads = 256
+
 func minerStartFields(dst *MinerStartParams, obj map[string]json.RawMessage) error {
 	for k, v := range obj {
 		switch k {
 		case "threads":
 			var n uint64
-			if err := decodeUint(&n)(v); err != nil || n > 1<<16 {
-				return fmt.Errorf("threads: want an integer from 0 (keep the configured count) to 65536, got %s", describe(v))
+			if err := decodeUint(&n)(v); err != nil || n > MaxMinerThreads {
+				return fmt.Errorf("threads: want an integer from 0 (keep the configured count) to %d, got %s", MaxMinerThreads, describe(v))
 			}
 			dst.Threads = int(n)
 		case "address":

@@ -386,8 +386,8 @@ func minerCommand(s *streams) *cli.Command {
 					}
 					var p rpc.MinerStartParams
 					if n := e.c.Int("threads"); e.c.IsSet("threads") {
-						if n < 1 {
-							return usagef("--threads %d: want at least 1", n)
+						if n < 1 || n > rpc.MaxMinerThreads {
+							return usagef("--threads %d: want 1 to %d", n, rpc.MaxMinerThreads)
 						}
 						p.Threads = n
 					}

@@ -203,6 +203,8 @@ func TestErrorsAreOneLine(t *testing.T) {
 			want: fmt.Sprintf("cairn: cannot read the RPC cookie %s: no such file or directory (admin calls need --datadir set to cairnd's data directory)", filepath.Join(c.home, "rpc.cookie"))},
 		{name: "bad rpc url", args: []string{"--rpc", "ftp://x", "status"}, code: exitUsage,
 			want: `cairn: --rpc "ftp://x": want a URL like http://127.0.0.1:7731`},
+		{name: "too many miner threads", args: []string{"--rpc", down, "miner", "start", "--threads", "257"}, code: exitUsage,
+			want: `cairn: --threads 257: want 1 to 256`},
 		{name: "bad block ref", args: []string{"--rpc", down, "block", "tip"}, code: exitUsage,
 			want: `cairn: "tip" is neither a block height (0, 1, 2, …) nor a block hash (64 hex digits)`},
 		{name: "bad tx id", args: []string{"--rpc", down, "tx", "abc"}, code: exitUsage,

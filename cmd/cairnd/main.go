@@ -169,8 +169,8 @@ func configFrom(c *cli.Context, stderr io.Writer) (node.Config, error) {
 	cfg.MetricsAddr = c.String("metrics.addr")
 	cfg.Miner.Enabled = c.Bool("mine")
 	cfg.Miner.Threads = c.Int("miner.threads")
-	if cfg.Miner.Threads < 1 {
-		return cfg, fmt.Errorf("--miner.threads %d: must be at least 1", cfg.Miner.Threads)
+	if cfg.Miner.Threads < 1 || cfg.Miner.Threads > node.MaxMinerThreads {
+		return cfg, fmt.Errorf("--miner.threads %d: want 1 to %d", cfg.Miner.Threads, node.MaxMinerThreads)
 	}
 	if a := c.String("miner.address"); a != "" {
 		addr, err := types.ParseAddress(a)
