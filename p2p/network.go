@@ -413,7 +413,13 @@ func (n *Network) Peers() []PeerInfo {
 	return out
 }
 
-// Connect dials a peer given as a multiaddr ending in /p2p/<id>.
+// ErrAlreadyConnected: Connect was given another address of a peer the
+// node is already connected to; the address was not dialled.
+var ErrAlreadyConnected = errors.New("p2p: already connected")
+
+// Connect dials a peer given as a multiaddr ending in /p2p/<id>. A peer
+// already connected at that address is success; at another address,
+// ErrAlreadyConnected.
 func (n *Network) Connect(ctx context.Context, addr string) error {
 	h := n.liveHost()
 	if h == nil || !n.started.Load() {
@@ -428,6 +434,18 @@ func (n *Network) Connect(ctx context.Context, addr string) error {
 	}
 	if n.scores.banned(ai.ID) {
 		return fmt.Errorf("p2p: peer %s is banned", ai.ID)
+	}
+	// libp2p's Connect succeeds at once for a peer already connected,
+	// whatever the address: say so rather than claim the address works.
+	if conns := h.Network().ConnsToPeer(ai.ID); len(conns) > 0 {
+		for _, c := range conns {
+			for _, a := range ai.Addrs {
+				if c.RemoteMultiaddr().Equal(a) {
+					return nil
+				}
+			}
+		}
+		return fmt.Errorf("%w: %s at %s; %s was not dialled", ErrAlreadyConnected, ai.ID, conns[0].RemoteMultiaddr(), addr)
 	}
 	if err := h.Connect(ctx, ai); err != nil {
 		return fmt.Errorf("p2p: connect %s: %w", addr, err)

@@ -728,3 +728,27 @@ func TestStartPortInUse(t *testing.T) {
 		first.Stop()
 	}
 }
+
+// TestConnectAlreadyConnected: asking to connect to a connected peer at
+// the address it is connected on succeeds; at another (dead) address it
+// says the peer is already connected instead of claiming success.
+func TestConnectAlreadyConnected(t *testing.T) {
+	g := chaintest.New(t)
+	nodes := mockNodes(t, newMocknet(t), g, 2)
+	a, b := nodes[0], nodes[1]
+	conns := a.liveHost().Network().ConnsToPeer(b.ID())
+	if len(conns) == 0 {
+		t.Fatal("not connected")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	at := conns[0].RemoteMultiaddr().String() + "/p2p/" + b.ID().String()
+	if err := a.Connect(ctx, at); err != nil {
+		t.Errorf("Connect(%s), the address connected on: %v", at, err)
+	}
+	dead := "/ip4/192.0.2.1/tcp/9/p2p/" + b.ID().String()
+	err := a.Connect(ctx, dead)
+	if !errors.Is(err, ErrAlreadyConnected) || !strings.Contains(err.Error(), "was not dialled") {
+		t.Errorf("Connect(%s), a dead address of a connected peer: %v, want ErrAlreadyConnected", dead, err)
+	}
+}
