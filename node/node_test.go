@@ -10,16 +10,19 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
 	"github.com/syndtr/goleveldb/leveldb"
 
 	"github.com/cairn-ledger/cairn/chain"
 	"github.com/cairn-ledger/cairn/chain/chaintest"
 	"github.com/cairn-ledger/cairn/chain/types"
+	"github.com/cairn-ledger/cairn/consensus"
 	"github.com/cairn-ledger/cairn/p2p"
 	"github.com/cairn-ledger/cairn/rpc"
 	"github.com/cairn-ledger/cairn/txpool"
@@ -361,4 +364,59 @@ func TestWrongNetworkTx(t *testing.T) {
 	if _, err := n.SubmitTx(tx); txpool.ReasonOf(err) != txpool.ReasonBadSignature {
 		t.Fatalf("a tx signed for an unknown network: %v, want bad-signature", err)
 	}
+}
+
+// TestSyncState: a node that has heard no peer says "no peers", never
+// "synced"; once a peer of its network has answered and the tip is at the
+// height it claimed, "synced"; behind it, "syncing".
+func TestSyncState(t *testing.T) {
+	mn := mocknet.New()
+	t.Cleanup(func() { mn.Close() })
+	p := chaintest.Params()
+	start := func() *Node {
+		h, err := mn.GenPeer()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := New(Config{Params: p, P2P: p2p.Config{Host: h, NoDHT: true}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := n.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { n.Stop() })
+		return n
+	}
+	state := func(n *Node) string { return (*rpcBackend)(n).syncInfo().State }
+	a := start()
+	deadline := time.Now().Add(time.Second)
+	for time.Now().Before(deadline) { // a lone node, watched for a second
+		if s := state(a); s != rpc.SyncNoPeers {
+			t.Fatalf("a node without peers says %q, want %q", s, rpc.SyncNoPeers)
+		}
+		runtime.Gosched()
+	}
+	b := start()
+	if err := mn.LinkAll(); err != nil {
+		t.Fatal(err)
+	}
+	if err := mn.ConnectAllButSelf(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "a synced with its peer", func() bool { return state(a) == rpc.SyncSynced })
+	// b gets ahead; a learns its height and catches up.
+	blk, err := b.Chain().NewBlockTemplate(nil, chaintest.Key("miner").Address(), time.Now().UnixMilli())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for consensus.CheckProofOfWork(blk.Hash(), blk.Header.Bits, p.PowLimit) != nil {
+		blk.Header.Nonce++
+	}
+	if _, err := b.SubmitBlock(blk); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "a at b's tip and synced", func() bool {
+		return a.Chain().Tip().Hash == blk.Hash() && state(a) == rpc.SyncSynced
+	})
 }

@@ -69,12 +69,17 @@ func (b *rpcBackend) SubmitTx(tx *types.Tx) (types.Hash, error) { return b.node(
 
 func (b *rpcBackend) syncInfo() rpc.SyncInfo {
 	tip := b.chain.Tip()
-	s := rpc.SyncInfo{Height: tip.Height, TargetHeight: b.chain.BestHeader().Header.Height}
+	s := rpc.SyncInfo{State: rpc.SyncNoPeers, Height: tip.Height, TargetHeight: b.chain.BestHeader().Header.Height}
 	if b.net != nil {
 		st := b.net.SyncStatus()
 		s.Syncing = st.Syncing
-		if st.TargetHeight > s.TargetHeight {
-			s.TargetHeight = st.TargetHeight
+		s.TargetHeight = max(s.TargetHeight, st.TargetHeight, st.BestPeerHeight)
+		switch {
+		case st.PeersHeard == 0:
+		case st.Syncing || tip.Height < s.TargetHeight:
+			s.State = rpc.SyncSyncing
+		default:
+			s.State = rpc.SyncSynced
 		}
 	}
 	if s.TargetHeight < s.Height {

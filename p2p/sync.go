@@ -49,6 +49,11 @@ type SyncStatus struct {
 	Peer peer.ID
 	// StartHeight is the tip height when the round started.
 	StartHeight uint64
+	// PeersHeard counts the connected peers on this network that have
+	// answered a status request, and BestPeerHeight is the best height
+	// any of them is known to have (0 when none has answered).
+	PeersHeard     int
+	BestPeerHeight uint64
 }
 
 // What the syncer needs of the Network that runs it, declared here so
@@ -181,7 +186,14 @@ func (s *syncer) start(ctx context.Context, h streamHost) {
 func (s *syncer) status() SyncStatus {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.st
+	st := s.st
+	for _, sp := range s.peers {
+		if sp.hasStatus && !sp.otherNet {
+			st.PeersHeard++
+			st.BestPeerHeight = max(st.BestPeerHeight, sp.height)
+		}
+	}
+	return st
 }
 
 // run is the main loop: status queries, sync rounds, periodic polls.

@@ -128,8 +128,18 @@ type NetInfo struct {
 	TxMesh    int          `json:"txMeshPeers"`
 }
 
+// The states of SyncInfo.State.
+const (
+	SyncNoPeers = "no peers" // no peer of this network connected (or none has answered yet)
+	SyncSyncing = "syncing"  // behind the best height a peer claimed, or a sync round runs
+	SyncSynced  = "synced"   // a peer has answered, and the tip is at the best height any claimed
+)
+
 // SyncInfo is sync progress (net_info and node_info).
 type SyncInfo struct {
+	// State is SyncNoPeers, SyncSyncing or SyncSynced: a node that has
+	// heard no peer never says it is synced.
+	State        string  `json:"state"`
 	Syncing      bool    `json:"syncing"`
 	Height       uint64  `json:"height"`       // our tip
 	TargetHeight uint64  `json:"targetHeight"` // best height claimed by peers (or our best header)

@@ -214,6 +214,10 @@ func TestNode(t *testing.T) {
 		for _, k := range []string{"network", "tip", "peers", "sync", "mining"} {
 			field(t, out, k)
 		}
+		// The test's node has no peer: it must not say it is synced.
+		if p, s := field(t, out, "peers"), field(t, out, "sync"); p == "0" && s != "no peers" {
+			t.Errorf("a node without peers: sync %q, want \"no peers\"", s)
+		}
 		st := jsonOut[struct {
 			Node rpc.NodeInfo `json:"node"`
 			Head rpc.Head     `json:"head"`

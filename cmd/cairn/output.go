@@ -12,6 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/cairn-ledger/cairn/rpc"
 	"github.com/cairn-ledger/cairn/wallet"
 )
 
@@ -98,9 +99,14 @@ func yesNo(b bool) string {
 }
 
 // syncText describes sync progress.
-func syncText(syncing bool, height, target uint64, progress float64) string {
-	if !syncing {
+func syncText(s rpc.SyncInfo) string {
+	switch s.State {
+	case rpc.SyncSynced:
 		return "synced"
+	case rpc.SyncSyncing:
+		return fmt.Sprintf("syncing %.1f%% (height %d of %d)", s.Progress*100, s.Height, s.TargetHeight)
+	case rpc.SyncNoPeers:
+		return "no peers"
 	}
-	return fmt.Sprintf("syncing %.1f%% (height %d of %d)", progress*100, height, target)
+	return s.State
 }

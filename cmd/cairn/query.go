@@ -112,7 +112,7 @@ func statusCommand(s *streams) *cli.Command {
 				t.add("bits", head.Bits)
 				t.add("work", head.Work)
 				t.add("peers", info.Peers)
-				t.add("sync", syncText(info.Sync.Syncing, info.Sync.Height, info.Sync.TargetHeight, info.Sync.Progress))
+				t.add("sync", syncText(info.Sync))
 				t.add("mining", yesNo(info.Mining))
 				t.add("uptime", (time.Duration(info.UptimeMs) * time.Millisecond).Round(time.Second))
 				t.write(w)
