@@ -85,6 +85,13 @@ func testNode(t *testing.T, cfg Config) *Node {
 		cfg.Params = chaintest.Params()
 	}
 	cfg.NoNetwork = true
+	return startNode(t, cfg)
+}
+
+// startNode builds and starts a node of cfg, stopped at the end of the
+// test.
+func startNode(t *testing.T, cfg Config) *Node {
+	t.Helper()
 	n, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -201,15 +201,7 @@ func loopbackNode(t *testing.T, cfg *Config) *Node {
 	cfg.RPC.Addr = "127.0.0.1:0"
 	cfg.P2P.ListenAddrs = []string{"/ip4/127.0.0.1/tcp/0"}
 	cfg.P2P.NoDHT = true
-	n, err := New(*cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Stop() })
-	return n
+	return startNode(t, *cfg)
 }
 
 // Restarting on the same datadir keeps the chain.
@@ -378,15 +370,7 @@ func TestSyncState(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n, err := New(Config{Params: p, P2P: p2p.Config{Host: h, NoDHT: true}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := n.Start(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { n.Stop() })
-		return n
+		return startNode(t, Config{Params: p, P2P: p2p.Config{Host: h, NoDHT: true}})
 	}
 	state := func(n *Node) string { return (*rpcBackend)(n).syncInfo().State }
 	a := start()
