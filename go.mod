@@ -3,6 +3,7 @@ module github.com/cairn-ledger/cairn
 go 1.26.6
 
 require (
+	github.com/BurntSushi/toml v1.6.0
 	github.com/btcsuite/btcd/btcutil v1.2.0
 	github.com/creachadair/jrpc2 v1.3.6
 	github.com/libp2p/go-libp2p v0.51.0
@@ -137,5 +138,6 @@ require (
 	golang.org/x/tools v0.51.0 // indirect
 	gonum.org/v1/gonum v0.17.0 // indirect
 	google.golang.org/protobuf v1.36.11 // indirect
+	gopkg.in/yaml.v3 v3.0.1 // indirect
 	lukechampine.com/blake3 v1.4.1 // indirect
 )

@@ -6,6 +6,7 @@ import (
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"io"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/host"
@@ -13,6 +14,11 @@ import (
 )
 
 // Config configures a Network. Zero values take the documented defaults.
+// DefaultListenAddrs are where a node listens by default: port 7732, TCP
+// and QUIC, on every IPv4 interface.
+var DefaultListenAddrs = []string{"/ip4/0.0.0.0/tcp/7732", "/ip4/0.0.0.0/udp/7732/quic-v1"}
+
+// Config configures a Network.
 type Config struct {
 	// ListenAddrs are the multiaddrs to listen on; default
 	// /ip4/0.0.0.0/tcp/7732 and /ip4/0.0.0.0/udp/7732/quic-v1.
@@ -58,7 +64,7 @@ type Config struct {
 
 func (c Config) withDefaults() Config {
 	if len(c.ListenAddrs) == 0 && c.Host == nil {
-		c.ListenAddrs = []string{"/ip4/0.0.0.0/tcp/7732", "/ip4/0.0.0.0/udp/7732/quic-v1"}
+		c.ListenAddrs = slices.Clone(DefaultListenAddrs)
 	}
 	if c.LowWater == 0 {
 		c.LowWater = 32

@@ -16,16 +16,22 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/BurntSushi/toml"
 	"github.com/urfave/cli/v2"
+	"github.com/urfave/cli/v2/altsrc"
 
 	"github.com/cairn-ledger/cairn/chain/types"
 	"github.com/cairn-ledger/cairn/consensus"
 	"github.com/cairn-ledger/cairn/internal/version"
 	"github.com/cairn-ledger/cairn/node"
+	"github.com/cairn-ledger/cairn/p2p"
+	"github.com/cairn-ledger/cairn/rpc"
 )
 
 func main() {
@@ -55,7 +61,42 @@ func defaultDataDir() string {
 
 func env(name string) []string { return []string{"CAIRN_" + name} }
 
+// daemonFlags are cairnd's flags; each can also come from a CAIRN_
+// environment variable or from the --config file.
+func daemonFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "config", EnvVars: env("CONFIG"),
+			Usage: "TOML `FILE` of settings keyed by flag name (\"rpc.addr\" = \"…\", or [rpc] addr = \"…\"); flags and CAIRN_ variables win over it"},
+		altsrc.NewStringFlag(&cli.StringFlag{Name: "datadir", Value: defaultDataDir(), EnvVars: env("DATADIR"),
+			Usage: "directory for the chain, the p2p key and the RPC cookie"}),
+		altsrc.NewStringFlag(&cli.StringFlag{Name: "genesis", EnvVars: env("GENESIS"),
+			Usage: "genesis.json of the network to join (default: the built-in cairn-dev network)"}),
+		altsrc.NewStringSliceFlag(&cli.StringSliceFlag{Name: "p2p.listen", EnvVars: env("P2P_LISTEN"),
+			Value: cli.NewStringSlice(p2p.DefaultListenAddrs...), Usage: "multiaddrs to listen on"}),
+		altsrc.NewStringSliceFlag(&cli.StringSliceFlag{Name: "bootnodes", EnvVars: env("BOOTNODES"),
+			Usage: "peers to dial at start, multiaddrs ending in /p2p/<peer id>, comma-separated"}),
+		altsrc.NewBoolFlag(&cli.BoolFlag{Name: "p2p.mdns", EnvVars: env("P2P_MDNS"), Usage: "discover peers on the local network"}),
+		altsrc.NewBoolFlag(&cli.BoolFlag{Name: "p2p.nodht", EnvVars: env("P2P_NODHT"), Usage: "turn off the Kademlia DHT discovery"}),
+		altsrc.NewStringFlag(&cli.StringFlag{Name: "rpc.addr", Value: node.DefaultRPCAddr, EnvVars: env("RPC_ADDR"),
+			Usage: "JSON-RPC listen address host:port (\"\" turns RPC off)"}),
+		altsrc.NewStringSliceFlag(&cli.StringSliceFlag{Name: "rpc.hosts", EnvVars: env("RPC_HOSTS"),
+			Value: cli.NewStringSlice(rpc.DefaultHosts...), Usage: "Host names the RPC answers besides loopback addresses, comma-separated; \"*\" any"}),
+		altsrc.NewStringSliceFlag(&cli.StringSliceFlag{Name: "rpc.cors", EnvVars: env("RPC_CORS"),
+			Usage: "browser origins (scheme://host[:port]) allowed to call the RPC, comma-separated; \"*\" any (default none)"}),
+		altsrc.NewStringFlag(&cli.StringFlag{Name: "minchainwork", EnvVars: env("MINCHAINWORK"),
+			Usage: "least total work (hexadecimal) a header branch needs before its headers are stored (default: the built-in network's setting, 0 for a --genesis network)"}),
+		altsrc.NewBoolFlag(&cli.BoolFlag{Name: "mine", EnvVars: env("MINE"), Usage: "mine blocks (needs --miner.address)"}),
+		altsrc.NewStringFlag(&cli.StringFlag{Name: "miner.address", EnvVars: env("MINER_ADDRESS"), Usage: "address paid by mined blocks (bech32)"}),
+		altsrc.NewIntFlag(&cli.IntFlag{Name: "miner.threads", Value: 1, EnvVars: env("MINER_THREADS"), Usage: "mining threads"}),
+		altsrc.NewStringFlag(&cli.StringFlag{Name: "metrics.addr", EnvVars: env("METRICS_ADDR"),
+			Usage: "serve Prometheus metrics on host:port at /metrics (default off)"}),
+		altsrc.NewStringFlag(&cli.StringFlag{Name: "log.level", Value: "info", EnvVars: env("LOG_LEVEL"), Usage: "debug, info, warn or error"}),
+		altsrc.NewStringFlag(&cli.StringFlag{Name: "log.format", Value: "text", EnvVars: env("LOG_FORMAT"), Usage: "text or json"}),
+	}
+}
+
 func newApp(stdout, stderr io.Writer) *cli.App {
+	flags := daemonFlags()
 	return &cli.App{
 		Name:            "cairnd",
 		Usage:           "cairn proof-of-work ledger node",
@@ -63,34 +104,20 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Writer:          stdout,
 		ErrWriter:       stderr,
 		HideHelpCommand: true,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "datadir", Value: defaultDataDir(), EnvVars: env("DATADIR"),
-				Usage: "directory for the chain, the p2p key and the RPC cookie"},
-			&cli.StringFlag{Name: "genesis", EnvVars: env("GENESIS"),
-				Usage: "genesis.json of the network to join (default: the built-in cairn-dev network)"},
-			&cli.StringSliceFlag{Name: "p2p.listen", EnvVars: env("P2P_LISTEN"),
-				Usage: "multiaddrs to listen on (default /ip4/0.0.0.0/tcp/7732 and /ip4/0.0.0.0/udp/7732/quic-v1)"},
-			&cli.StringSliceFlag{Name: "bootnodes", EnvVars: env("BOOTNODES"),
-				Usage: "peers to dial at start, multiaddrs ending in /p2p/<peer id>, comma-separated"},
-			&cli.BoolFlag{Name: "p2p.mdns", EnvVars: env("P2P_MDNS"), Usage: "discover peers on the local network"},
-			&cli.BoolFlag{Name: "p2p.nodht", EnvVars: env("P2P_NODHT"), Usage: "turn off the Kademlia DHT discovery"},
-			&cli.StringFlag{Name: "rpc.addr", Value: node.DefaultRPCAddr, EnvVars: env("RPC_ADDR"),
-				Usage: "JSON-RPC listen address host:port (\"\" turns RPC off)"},
-			&cli.StringSliceFlag{Name: "rpc.hosts", EnvVars: env("RPC_HOSTS"),
-				Usage: "Host names the RPC answers besides loopback addresses, comma-separated; \"*\" any (default localhost,127.0.0.1,[::1])"},
-			&cli.StringSliceFlag{Name: "rpc.cors", EnvVars: env("RPC_CORS"),
-				Usage: "browser origins (scheme://host[:port]) allowed to call the RPC, comma-separated; \"*\" any (default none)"},
-			&cli.StringFlag{Name: "minchainwork", EnvVars: env("MINCHAINWORK"),
-				Usage: "least total work (hexadecimal) a header branch needs before its headers are stored (default: the built-in network's setting, 0 for a --genesis network)"},
-			&cli.BoolFlag{Name: "mine", EnvVars: env("MINE"), Usage: "mine blocks (needs --miner.address)"},
-			&cli.StringFlag{Name: "miner.address", EnvVars: env("MINER_ADDRESS"), Usage: "address paid by mined blocks (bech32)"},
-			&cli.IntFlag{Name: "miner.threads", Value: 1, EnvVars: env("MINER_THREADS"), Usage: "mining threads"},
-			&cli.StringFlag{Name: "metrics.addr", EnvVars: env("METRICS_ADDR"),
-				Usage: "serve Prometheus metrics on host:port at /metrics (default off)"},
-			&cli.StringFlag{Name: "log.level", Value: "info", EnvVars: env("LOG_LEVEL"), Usage: "debug, info, warn or error"},
-			&cli.StringFlag{Name: "log.format", Value: "text", EnvVars: env("LOG_FORMAT"), Usage: "text or json"},
+		Flags:           flags,
+		Before: func(c *cli.Context) error {
+			return loadConfig(c, flags)
 		},
 		Commands: []*cli.Command{{
+			Name:  "config",
+			Usage: "print the effective settings as TOML: each from its flag, else its CAIRN_ variable, else --config, else the default",
+			Action: func(c *cli.Context) error {
+				if c.Args().Present() {
+					return fmt.Errorf("unexpected argument %q (see cairnd config --help)", c.Args().First())
+				}
+				return printConfig(c, flags, stdout)
+			},
+		}, {
 			Name:  "version",
 			Usage: "print the version",
 			Action: func(c *cli.Context) error {
@@ -157,9 +184,7 @@ func configFrom(c *cli.Context, stderr io.Writer) (node.Config, error) {
 	cfg.P2P.MDNS = c.Bool("p2p.mdns")
 	cfg.P2P.NoDHT = c.Bool("p2p.nodht")
 	cfg.RPC.Addr = c.String("rpc.addr")
-	if c.IsSet("rpc.hosts") {
-		cfg.RPC.Hosts = c.StringSlice("rpc.hosts")
-	}
+	cfg.RPC.Hosts = c.StringSlice("rpc.hosts")
 	cfg.RPC.CORS = c.StringSlice("rpc.cors")
 	for _, o := range cfg.RPC.CORS {
 		if u, err := url.Parse(o); o != "*" && (err != nil || u.Scheme == "" || u.Host == "" || u.Path != "") {
@@ -212,4 +237,63 @@ func run(cfg node.Config) error {
 	})
 	defer timer.Stop()
 	return n.Stop()
+}
+
+// loadConfig applies the --config file under the flags and the CAIRN_
+// variables, which win over it (urfave/cli's altsrc). A setting cairnd
+// does not have is refused rather than ignored.
+func loadConfig(c *cli.Context, flags []cli.Flag) error {
+	file := c.String("config")
+	if file == "" {
+		return nil
+	}
+	var tree map[string]any
+	if _, err := toml.DecodeFile(file, &tree); err != nil {
+		return fmt.Errorf("--config %s: %v", file, err)
+	}
+	known := map[string]bool{}
+	for _, f := range flags {
+		for _, n := range f.Names() {
+			known[n] = n != "config"
+		}
+	}
+	var unknown []string
+	var walk func(prefix string, t map[string]any)
+	walk = func(prefix string, t map[string]any) {
+		for k, v := range t {
+			if sub, ok := v.(map[string]any); ok {
+				walk(prefix+k+".", sub)
+			} else if !known[prefix+k] {
+				unknown = append(unknown, strconv.Quote(prefix+k))
+			}
+		}
+	}
+	walk("", tree)
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		return fmt.Errorf("--config %s: unknown setting %s (the settings are the flag names, e.g. \"rpc.addr\")", file, strings.Join(unknown, ", "))
+	}
+	if err := altsrc.InitInputSourceWithContext(flags, altsrc.NewTomlSourceFromFlagFunc("config"))(c); err != nil {
+		return fmt.Errorf("--config %s: %v", file, err)
+	}
+	return nil
+}
+
+// printConfig writes every setting's effective value as TOML.
+func printConfig(c *cli.Context, flags []cli.Flag, w io.Writer) error {
+	m := map[string]any{}
+	for _, f := range flags {
+		name := f.Names()[0]
+		switch f.(type) {
+		case *altsrc.StringSliceFlag:
+			m[name] = append([]string{}, c.StringSlice(name)...)
+		case *altsrc.BoolFlag:
+			m[name] = c.Bool(name)
+		case *altsrc.IntFlag:
+			m[name] = c.Int(name)
+		case *altsrc.StringFlag:
+			m[name] = c.String(name)
+		}
+	}
+	return toml.NewEncoder(w).Encode(m)
 }
