@@ -43,6 +43,7 @@ type Node struct {
 	cancel  context.CancelFunc // ends the node's context
 	stopErr error
 
+	progress  progress   // tip changes, for the sync state's ETA and stalls
 	mu        sync.Mutex // guards tipSubs and blockSubs
 	tipSubs   []func(chain.Result)
 	blockSubs []func(*types.Block, chain.Result)
@@ -105,6 +106,8 @@ func New(cfg Config) (*Node, error) {
 	n := &Node{cfg: cfg, log: log, chain: c, pool: pool}
 	n.miner = newMiner(cfg.Miner, cfg.Params, (*minerBackend)(n), log.With("module", "miner"))
 	n.OnTipChange(func(chain.Result) { n.miner.tipChanged() })
+	n.progress.since = time.Now()
+	n.OnTipChange(func(chain.Result) { n.progress.tip(n.chain.Tip().Height, time.Now()) })
 	n.metrics = newMetrics(n)
 	if cfg.MetricsAddr != "" {
 		n.metricsSrv = newMetricsServer(cfg.MetricsAddr, n.metrics.reg, log.With("module", "metrics"))

@@ -89,7 +89,7 @@ func (b *rpcBackend) syncInfo() rpc.SyncInfo {
 	if s.TargetHeight > 0 {
 		s.Progress = float64(s.Height) / float64(s.TargetHeight)
 	}
-	return s
+	return b.progress.judge(s, time.Now())
 }
 
 func (b *rpcBackend) NetInfo() rpc.NetInfo {

@@ -133,13 +133,18 @@ const (
 	SyncNoPeers = "no peers" // no peer of this network connected (or none has answered yet)
 	SyncSyncing = "syncing"  // behind the best height a peer claimed, or a sync round runs
 	SyncSynced  = "synced"   // a peer has answered, and the tip is at the best height any claimed
+	SyncStalled = "stalled"  // behind, and no new tip for a minute: Reason says how far
 )
 
 // SyncInfo is sync progress (net_info and node_info).
 type SyncInfo struct {
-	// State is SyncNoPeers, SyncSyncing or SyncSynced: a node that has
-	// heard no peer never says it is synced.
-	State        string  `json:"state"`
+	// State is SyncNoPeers, SyncSyncing, SyncSynced or SyncStalled: a
+	// node that has heard no peer never says it is synced.
+	State string `json:"state"`
+	// Reason explains a stalled state; EtaS is, while syncing, the
+	// seconds left at the rate of the last minute (0: not known yet).
+	Reason       string  `json:"reason,omitempty"`
+	EtaS         float64 `json:"etaS,omitempty"`
 	Syncing      bool    `json:"syncing"`
 	Height       uint64  `json:"height"`       // our tip
 	TargetHeight uint64  `json:"targetHeight"` // best height claimed by peers (or our best header)

@@ -104,7 +104,13 @@ func syncText(s rpc.SyncInfo) string {
 	case rpc.SyncSynced:
 		return "synced"
 	case rpc.SyncSyncing:
-		return fmt.Sprintf("syncing %.1f%% (height %d of %d)", s.Progress*100, s.Height, s.TargetHeight)
+		eta := ""
+		if s.EtaS > 0 {
+			eta = ", about " + (time.Duration(s.EtaS) * time.Second).String() + " left"
+		}
+		return fmt.Sprintf("syncing %.1f%% (height %d of %d%s)", s.Progress*100, s.Height, s.TargetHeight, eta)
+	case rpc.SyncStalled:
+		return "stalled: " + s.Reason
 	case rpc.SyncNoPeers:
 		return "no peers"
 	}
