@@ -4,7 +4,6 @@ import (
 	"mime"
 	"net"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -33,22 +32,17 @@ var DefaultHosts = []string{"localhost", "127.0.0.1", "[::1]"}
 // (rs/cors). A client that is not a browser sends no Origin and is not
 // affected; one that sends no Host (HTTP/1.0) is answered.
 type guard struct {
-	hosts   map[string]bool // lower case, without port; "*" allows any
-	anyHost bool
-	origins []string
-	cors    *cors.Cors // nil: no origin listed
-	next    http.Handler
+	hosts map[string]bool // lower case, without port; "*" allows any
+	cors  *cors.Cors      // nil: no origin listed
+	next  http.Handler
 }
 
 func newGuard(hosts, origins []string, next http.Handler) *guard {
-	g := &guard{hosts: make(map[string]bool), origins: origins, next: next}
+	g := &guard{hosts: make(map[string]bool), next: next}
 	if hosts == nil {
 		hosts = DefaultHosts
 	}
 	for _, h := range hosts {
-		if h == "*" {
-			g.anyHost = true
-		}
 		g.hosts[strings.ToLower(strings.Trim(h, "[]"))] = true
 	}
 	if len(origins) > 0 {
@@ -68,7 +62,7 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if origin, ok := r.Header["Origin"]; ok {
-		if g.cors == nil || !g.originAllowed(origin[0]) {
+		if g.cors == nil || !g.cors.OriginAllowed(r) {
 			refuse(w, http.StatusForbidden, "invalid request: origin "+quote(origin[0])+" not allowed (see --rpc.cors)")
 			return
 		}
@@ -81,7 +75,7 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // hostAllowed reports whether a request's Host names this server: empty
 // (HTTP/1.0), a loopback IP, or a listed name.
 func (g *guard) hostAllowed(host string) bool {
-	if host == "" || g.anyHost {
+	if host == "" || g.hosts["*"] {
 		return true
 	}
 	if h, _, err := net.SplitHostPort(host); err == nil {
@@ -92,10 +86,6 @@ func (g *guard) hostAllowed(host string) bool {
 		return true
 	}
 	return g.hosts[host]
-}
-
-func (g *guard) originAllowed(origin string) bool {
-	return slices.Contains(g.origins, "*") || slices.ContainsFunc(g.origins, func(o string) bool { return strings.EqualFold(o, origin) })
 }
 
 // jsonBody reports whether a request's Content-Type is application/json
