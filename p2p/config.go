@@ -3,25 +3,24 @@ package p2p
 import (
 	"errors"
 	"fmt"
-	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"io"
 	"log/slog"
 	"slices"
 	"time"
 
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/multiformats/go-multiaddr"
 )
 
-// Config configures a Network. Zero values take the documented defaults.
 // DefaultListenAddrs are where a node listens by default: port 7732, TCP
 // and QUIC, on every IPv4 interface.
 var DefaultListenAddrs = []string{"/ip4/0.0.0.0/tcp/7732", "/ip4/0.0.0.0/udp/7732/quic-v1"}
 
-// Config configures a Network.
+// Config configures a Network. Zero values take the documented defaults.
 type Config struct {
 	// ListenAddrs are the multiaddrs to listen on; default
-	// /ip4/0.0.0.0/tcp/7732 and /ip4/0.0.0.0/udp/7732/quic-v1.
+	// DefaultListenAddrs.
 	ListenAddrs []string
 	// Bootnodes are multiaddrs ending in /p2p/<peer id>, dialled at start
 	// and redialled when the node has no peers.
