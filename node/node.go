@@ -105,9 +105,11 @@ func New(cfg Config) (*Node, error) {
 	}
 	n := &Node{cfg: cfg, log: log, chain: c, pool: pool}
 	n.miner = newMiner(cfg.Miner, cfg.Params, (*minerBackend)(n), log.With("module", "miner"))
-	n.OnTipChange(func(chain.Result) { n.miner.tipChanged() })
 	n.progress.since = time.Now()
-	n.OnTipChange(func(chain.Result) { n.progress.tip(n.chain.Tip().Height, time.Now()) })
+	n.OnTipChange(func(chain.Result) {
+		n.miner.tipChanged()
+		n.progress.tip(n.chain.Tip().Height, time.Now())
+	})
 	n.metrics = newMetrics(n)
 	if cfg.MetricsAddr != "" {
 		n.metricsSrv = newMetricsServer(cfg.MetricsAddr, n.metrics.reg, log.With("module", "metrics"))

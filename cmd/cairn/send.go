@@ -107,7 +107,7 @@ func send(e *env) error {
 	}
 	id, err := c.SendTx(e.ctx, tx)
 	var re *rpc.Error
-	if errors.As(err, &re) && re.Reason() == "insufficient-balance" {
+	if errors.As(err, &re) && re.Reason() == txpool.ReasonInsufficientBalance.String() {
 		// The node's message counts in base units, as the RPC does; say it
 		// in CRN.
 		cost := "more than the supply"
