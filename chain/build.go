@@ -15,6 +15,9 @@ import (
 // caller searches the nonce (and may move Time, which changes no other
 // field but bits — call again for a new time). Safe for concurrent use.
 func (c *Chain) NewBlockTemplate(txs []*types.Tx, miner types.Address, time int64) (*types.Block, error) {
+	if err := c.Fault(); err != nil {
+		return nil, err
+	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	parent := c.tip

@@ -49,6 +49,11 @@ type Config struct {
 	// its headers are stored (see AntiDoSWork): node policy shipped with a
 	// network, never part of the genesis hash; nil means none.
 	MinChainWork *big.Int
+	// OnFault, if set, is called once, on a goroutine of its own, with the
+	// first store failure the chain meets (see ErrCorrupt, ErrDiskFull,
+	// ErrStoreFailed); the chain stores nothing from then on. A node stops
+	// on it: the store needs repair, or space.
+	OnFault func(error)
 	// SyncWrites makes every batch an fsync'ed write. Without it a batch is
 	// still atomic and survives a killed process (the OS holds it); only a
 	// power loss can drop the newest blocks, never corrupt the database.
@@ -83,7 +88,7 @@ type Chain struct {
 	cfg     Config
 	params  *consensus.Params
 	genesis types.Hash
-	db      *leveldb.DB
+	db      *store
 	wopts   *opt.WriteOptions
 
 	// mu guards everything below, and the fields of the blockNodes in
@@ -127,8 +132,12 @@ func Open(dir string, cfg Config) (*Chain, error) {
 	if err := createDB(dir, cfg); err != nil {
 		return nil, err
 	}
-	db, err := leveldb.OpenFile(dir, &opt.Options{ErrorIfMissing: true})
+	db, err := leveldb.OpenFile(dir, dbOptions())
 	if err != nil {
+		return nil, fmt.Errorf("open chain database %s: %w", dir, classify(err))
+	}
+	if err := missingTables(db, dir); err != nil {
+		db.Close()
 		return nil, fmt.Errorf("open chain database %s: %w", dir, err)
 	}
 	c, err := newChain(db, cfg)
@@ -148,6 +157,9 @@ func createDB(dir string, cfg Config) error {
 	}
 	if len(entries) > 0 {
 		return nil
+	}
+	if _, err := os.Stat(dir + ".old"); err == nil {
+		return fmt.Errorf("%w: %s is missing and %s.old is there: a reindex was cut short; run it again to finish it", ErrCorrupt, dir, dir)
 	}
 	tmp := dir + ".new"
 	if err := os.RemoveAll(tmp); err != nil { // left by a creation cut short
@@ -177,10 +189,7 @@ func createDB(dir string, cfg Config) error {
 		os.RemoveAll(tmp)
 		return fmt.Errorf("create chain database: %w", err)
 	}
-	if d, err := os.Open(filepath.Dir(dir)); err == nil {
-		d.Sync() // make the rename durable; best effort (not every file system syncs directories)
-		d.Close()
-	}
+	syncDir(filepath.Dir(dir))
 	return nil
 }
 
@@ -198,6 +207,10 @@ func OpenMemory(cfg Config) (*Chain, error) {
 	return c, nil
 }
 
+// Fault returns the first store failure the chain met (it then stores
+// nothing more), or nil. Safe for concurrent use.
+func (c *Chain) Fault() error { return c.db.faultErr() }
+
 // Close closes the database. The Chain must not be used afterwards.
 func (c *Chain) Close() error {
 	c.mu.Lock()
@@ -205,7 +218,7 @@ func (c *Chain) Close() error {
 	return c.db.Close()
 }
 
-func newChain(db *leveldb.DB, cfg Config) (*Chain, error) {
+func newChain(ldb *leveldb.DB, cfg Config) (*Chain, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -214,7 +227,7 @@ func newChain(db *leveldb.DB, cfg Config) (*Chain, error) {
 		cfg:          cfg,
 		params:       cfg.Params,
 		genesis:      cfg.Params.GenesisHash(),
-		db:           db,
+		db:           &store{DB: ldb, onFault: cfg.OnFault},
 		wopts:        &opt.WriteOptions{Sync: cfg.SyncWrites},
 		index:        make(map[types.Hash]*blockNode),
 		candidates:   make(map[*blockNode]struct{}),
@@ -224,7 +237,7 @@ func newChain(db *leveldb.DB, cfg Config) (*Chain, error) {
 		orphans:      newOrphanPool(cfg.MaxOrphans, cfg.MaxOrphanBytes, cfg.OrphanTTL),
 		rejected:     make(map[types.Hash]error),
 	}
-	schema, err := getOptional(db, keySchema)
+	schema, err := getOptional(c.db, keySchema)
 	if err != nil {
 		return nil, fmt.Errorf("read chain schema: %w", err)
 	}
@@ -322,7 +335,7 @@ func (c *Chain) loadIndex() error {
 	}
 	it.Release()
 	if err := it.Error(); err != nil {
-		return fmt.Errorf("load header index: %w", err)
+		return fmt.Errorf("load header index: %w", c.db.failed(err))
 	}
 	slices.SortFunc(nodes, func(a, b *blockNode) int {
 		switch {

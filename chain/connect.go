@@ -233,7 +233,7 @@ func (c *Chain) detachBlocks(view *stateView, sw *branchSwitch) ([]*types.Block,
 		}
 		undo, err := decodeUndo(ub)
 		if err != nil {
-			return nil, err
+			return nil, c.db.failed(err)
 		}
 		if err := view.disconnect(undo, n.parent.header.StateRoot); err != nil {
 			return nil, err
@@ -394,9 +394,9 @@ func (c *Chain) setTip(n *blockNode) {
 	}
 }
 
-// readBlock reads and decodes the stored block h: ErrCorrupt if its record
-// is missing, damaged or does not decode; any other read error (a closed
-// database is not corrupt) wrapped as it is. It needs no lock.
+// readBlock reads and decodes the stored block h: ErrCorrupt, and the
+// store's fault, if its record is missing, damaged or does not decode;
+// other read errors classified by the store. It needs no lock.
 func (c *Chain) readBlock(h types.Hash) (*types.Block, error) {
 	b, err := getRecord(c.db, hashKey(prefixBlock, h), "block "+h.String())
 	if err != nil {
@@ -404,7 +404,7 @@ func (c *Chain) readBlock(h types.Hash) (*types.Block, error) {
 	}
 	blk, err := types.DecodeBlock(b, types.MaxBlockSizeLimit)
 	if err != nil {
-		return nil, fmt.Errorf("%w: block %s: %w", ErrCorrupt, h, err)
+		return nil, c.db.failed(fmt.Errorf("%w: block %s: %w", ErrCorrupt, h, err))
 	}
 	return blk, nil
 }

@@ -76,6 +76,9 @@ func (c *Chain) ProcessHeaders(hs []types.Header) (int, error) {
 // Otherwise nothing is stored and the error wraps ErrLowWork. Safe for
 // concurrent use.
 func (c *Chain) ProcessHeadersProven(hs []types.Header, proven *big.Int) (int, error) {
+	if err := c.Fault(); err != nil {
+		return 0, err
+	}
 	hashes := make([]types.Hash, len(hs))
 	for i := range hs {
 		hashes[i] = hs[i].Hash()

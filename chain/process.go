@@ -114,6 +114,9 @@ const (
 // verified never delays readers or another block's import; under the lock
 // the block is only looked up again and connected or stored.
 func (c *Chain) ProcessBlockFrom(blk *types.Block, o Origin) (Result, error) {
+	if err := c.Fault(); err != nil {
+		return Result{}, err
+	}
 	hash := blk.Hash()
 	pre, err := c.precheck(&blk.Header, hash, o)
 	if consensus.IsRuleError(err) {

@@ -133,7 +133,8 @@ func (c *Chain) Account(addr types.Address) (Account, error) {
 	if err != nil || b == nil {
 		return Account{}, err
 	}
-	return decodeAccount(b)
+	acc, err := decodeAccount(b)
+	return acc, c.db.failed(err)
 }
 
 // TxLocation is where a main-chain transaction is.
@@ -156,14 +157,14 @@ func (c *Chain) TxLocation(id types.Hash) (TxLocation, error) {
 		return TxLocation{}, fmt.Errorf("tx %s: %w", id, ErrNotFound)
 	}
 	if len(b) != types.HashSize+4 {
-		return TxLocation{}, fmt.Errorf("%w: tx index record of %d bytes", ErrCorrupt, len(b))
+		return TxLocation{}, c.db.failed(fmt.Errorf("%w: tx index record of %d bytes", ErrCorrupt, len(b)))
 	}
 	var loc TxLocation
 	copy(loc.Block[:], b)
 	loc.Index = int(uint32(b[32])<<24 | uint32(b[33])<<16 | uint32(b[34])<<8 | uint32(b[35]))
 	n := c.index[loc.Block]
 	if n == nil {
-		return TxLocation{}, fmt.Errorf("%w: tx %s in unknown block %s", ErrCorrupt, id, loc.Block)
+		return TxLocation{}, c.db.failed(fmt.Errorf("%w: tx %s in unknown block %s", ErrCorrupt, id, loc.Block))
 	}
 	loc.Height = n.height()
 	return loc, nil

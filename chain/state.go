@@ -13,13 +13,13 @@ import (
 // database: accounts read are cached, accounts changed are kept until the
 // view is written out in a batch. lt is the running LtHash of the view.
 type stateView struct {
-	db    *leveldb.DB
+	db    *store
 	accts map[types.Address]Account
 	dirty map[types.Address]struct{}
 	lt    consensus.LtHash
 }
 
-func newStateView(db *leveldb.DB, lt *consensus.LtHash) *stateView {
+func newStateView(db *store, lt *consensus.LtHash) *stateView {
 	return &stateView{
 		db:    db,
 		accts: make(map[types.Address]Account),
@@ -39,7 +39,7 @@ func (v *stateView) get(a types.Address) (Account, error) {
 	var acc Account
 	if b != nil {
 		if acc, err = decodeAccount(b); err != nil {
-			return Account{}, err
+			return Account{}, v.db.failed(err)
 		}
 	}
 	v.accts[a] = acc
@@ -213,7 +213,7 @@ func (v *stateView) disconnect(undo []undoEntry, wantRoot types.Hash) error {
 		v.dirty[e.addr] = struct{}{}
 	}
 	if root := v.lt.Sum(); root != wantRoot {
-		return fmt.Errorf("%w: state after undo is %s, parent's stateRoot is %s", ErrCorrupt, root, wantRoot)
+		return v.db.failed(fmt.Errorf("%w: state after undo is %s, parent's stateRoot is %s", ErrCorrupt, root, wantRoot))
 	}
 	return nil
 }

@@ -4,11 +4,20 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/big"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
 
 	"github.com/cairn-ledger/cairn/chain/types"
 	"github.com/syndtr/goleveldb/leveldb"
 	lerrors "github.com/syndtr/goleveldb/leveldb/errors"
+	"github.com/syndtr/goleveldb/leveldb/opt"
 )
 
 // SchemaVersion is the version of the LevelDB layout below. A datadir with
@@ -43,9 +52,152 @@ var (
 	keyLtHash  = []byte("mlthash")
 )
 
-// ErrCorrupt is wrapped by every error about stored data that does not
-// decode or does not agree with itself.
-var ErrCorrupt = errors.New("chain database corrupt")
+// The store's failures. Each is wrapped by the errors of the reads and
+// writes that met it, and the first one met becomes the chain's fault
+// (Chain.Fault), after which the chain stores nothing more.
+var (
+	// ErrCorrupt: stored data that does not decode, does not agree with
+	// itself, or fails LevelDB's checksums, or a database LevelDB cannot
+	// open for damage (a damaged MANIFEST, a missing table). Repaired by
+	// Reindex.
+	ErrCorrupt = errors.New("chain database corrupt")
+	// ErrDiskFull: a write failed for want of space. Nothing written is
+	// damaged (a LevelDB batch is atomic): free space and reopen.
+	ErrDiskFull = errors.New("disk full")
+	// ErrStoreFailed: any other failure to read or write the database
+	// files (an I/O error, a file system turned read-only).
+	ErrStoreFailed = errors.New("chain database failed")
+)
+
+// classify wraps err, met reading or writing the database, in the store
+// failure it is: ErrCorrupt, ErrDiskFull or ErrStoreFailed. A closed
+// database is none of them (it is shutting down) and passes unchanged, and
+// so does an error classified already.
+func classify(err error) error {
+	switch {
+	case err == nil || errors.Is(err, ErrCorrupt) || errors.Is(err, ErrDiskFull) ||
+		errors.Is(err, ErrStoreFailed) || errors.Is(err, leveldb.ErrClosed):
+		return err
+	case lerrors.IsCorrupted(err):
+		var missing *lerrors.ErrMissingFiles
+		if errors.As(err, &missing) { // its text names no file
+			var names []string
+			for _, fd := range missing.Fds {
+				names = append(names, fmt.Sprintf("%06d.ldb", fd.Num))
+			}
+			return fmt.Errorf("%w: table files missing: %s (%w)", ErrCorrupt, strings.Join(names, ", "), err)
+		}
+		return fmt.Errorf("%w: %w", ErrCorrupt, err)
+	case errors.Is(err, fs.ErrNotExist): // a table file the manifest lists
+		return fmt.Errorf("%w: file missing: %w", ErrCorrupt, err)
+	// goleveldb keeps a failed compaction's error as text in places, so
+	// the message is checked too.
+	case errors.Is(err, syscall.ENOSPC) || strings.Contains(err.Error(), syscall.ENOSPC.Error()):
+		return fmt.Errorf("%w: %w", ErrDiskFull, err)
+	}
+	return fmt.Errorf("%w: %w", ErrStoreFailed, err)
+}
+
+// IsStoreFailure reports whether err is a failure of the store itself
+// (ErrCorrupt, ErrDiskFull or ErrStoreFailed) rather than of the data
+// handed to the chain.
+func IsStoreFailure(err error) bool {
+	return errors.Is(err, ErrCorrupt) || errors.Is(err, ErrDiskFull) || errors.Is(err, ErrStoreFailed)
+}
+
+// store is the chain's LevelDB, watched: a read that meets damage and any
+// write that fails is a store failure (classify); the first becomes the
+// fault, reported once to onFault, and from then on every write is refused
+// with it — a chain that cannot trust or extend its store stores nothing
+// more, rather than carry on beside the damage.
+//
+// LevelDB verifies the checksum of every table block it reads, for reads
+// and compactions alike (goleveldb's default strict level, set explicitly
+// in dbOptions), so a flipped bit is met as ErrCorrupt, never as data.
+type store struct {
+	*leveldb.DB
+	fault   atomic.Pointer[error]
+	once    sync.Once
+	onFault func(error)
+}
+
+// sstableNum matches a table in the leveldb.sstables property: "5:2520550[".
+var sstableNum = regexp.MustCompile(`(?m)^(\d+):\d+\[`)
+
+// missingTables returns ErrCorrupt naming the tables the MANIFEST of the
+// database in dir lists that are not there. goleveldb opens a table only
+// when it first reads from it, so without this check a lost table would
+// be met at some later read instead of at Open.
+func missingTables(db *leveldb.DB, dir string) error {
+	p, err := db.GetProperty("leveldb.sstables")
+	if err != nil {
+		return classify(err)
+	}
+	var missing []string
+	for _, m := range sstableNum.FindAllStringSubmatch(p, -1) {
+		base := filepath.Join(dir, fmt.Sprintf("%06s", m[1]))
+		_, err1 := os.Stat(base + ".ldb")
+		_, err2 := os.Stat(base + ".sst") // goleveldb's older name
+		if err1 != nil && err2 != nil {
+			missing = append(missing, filepath.Base(base)+".ldb")
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%w: table files missing: %s", ErrCorrupt, strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// dbOptions are the options the chain database is opened with.
+func dbOptions() *opt.Options {
+	return &opt.Options{ErrorIfMissing: true, Strict: opt.DefaultStrict}
+}
+
+// Get is leveldb.DB.Get with failures other than ErrNotFound classified
+// and recorded.
+func (s *store) Get(key []byte, ro *opt.ReadOptions) ([]byte, error) {
+	v, err := s.DB.Get(key, ro)
+	if err != nil && !errors.Is(err, leveldb.ErrNotFound) {
+		return nil, s.failed(err)
+	}
+	return v, err
+}
+
+// Write is leveldb.DB.Write, refused after a fault, with a failure
+// classified and recorded.
+func (s *store) Write(b *leveldb.Batch, wo *opt.WriteOptions) error {
+	if f := s.fault.Load(); f != nil {
+		return *f
+	}
+	if err := s.DB.Write(b, wo); err != nil {
+		return s.failed(err)
+	}
+	return nil
+}
+
+// failed classifies err and, if it is a store failure, records it as the
+// fault unless one is recorded already; it returns err classified.
+func (s *store) failed(err error) error {
+	err = classify(err)
+	if !IsStoreFailure(err) {
+		return err
+	}
+	s.once.Do(func() {
+		s.fault.Store(&err)
+		if s.onFault != nil {
+			go s.onFault(err)
+		}
+	})
+	return err
+}
+
+// faultErr returns the recorded fault, or nil.
+func (s *store) faultErr() error {
+	if f := s.fault.Load(); f != nil {
+		return *f
+	}
+	return nil
+}
 
 func hashKey(prefix byte, h types.Hash) []byte {
 	k := make([]byte, 1+types.HashSize)
@@ -105,22 +257,21 @@ func encodeTxLoc(block types.Hash, index int) []byte {
 }
 
 // getRecord reads a record that the index says is stored; what names it
-// in errors. A missing or damaged record is ErrCorrupt. Any other failure
-// — a closed database, an I/O error — says nothing about the data and is
-// returned as it is, wrapped.
-func getRecord(db *leveldb.DB, key []byte, what string) ([]byte, error) {
+// in errors. A missing or damaged record is ErrCorrupt, and the store's
+// fault; other failures are classified by the store.
+func getRecord(db *store, key []byte, what string) ([]byte, error) {
 	v, err := db.Get(key, nil)
 	switch {
 	case err == nil:
 		return v, nil
-	case errors.Is(err, leveldb.ErrNotFound) || lerrors.IsCorrupted(err):
-		return nil, fmt.Errorf("%w: %s: %w", ErrCorrupt, what, err)
+	case errors.Is(err, leveldb.ErrNotFound):
+		return nil, db.failed(fmt.Errorf("%w: %s: missing", ErrCorrupt, what))
 	}
 	return nil, fmt.Errorf("read %s: %w", what, err)
 }
 
 // getOptional reads key, returning nil without error if it is absent.
-func getOptional(db *leveldb.DB, key []byte) ([]byte, error) {
+func getOptional(db *store, key []byte) ([]byte, error) {
 	v, err := db.Get(key, nil)
 	if errors.Is(err, leveldb.ErrNotFound) {
 		return nil, nil

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
+	"github.com/cairn-ledger/cairn/chain"
 	"github.com/cairn-ledger/cairn/chain/types"
 	"github.com/cairn-ledger/cairn/p2p"
 	"github.com/cairn-ledger/cairn/rpc"
@@ -27,6 +29,7 @@ var (
 	_ component = rpcComponent{}
 	_ component = (*metricsServer)(nil)
 	_ component = minerComponent{}
+	_ component = (*storeScan)(nil)
 )
 
 // part is a component with the name its errors carry.
@@ -70,11 +73,14 @@ func (l *lifecycle) stop() error {
 	return errors.Join(errs...)
 }
 
-// components are the node's parts in start order: the network first, so
+// components are the node's parts in start order: the store scan, then the network, so
 // that the RPC server never answers for a node without its peers, and the
 // miner last, once everything that carries its blocks runs.
 func (n *Node) components() []part {
 	var ps []part
+	if n.cfg.DataDir != "" {
+		ps = append(ps, part{"store scan", &storeScan{c: n.chain, log: n.log.With("module", "chain")}})
+	}
 	if n.net != nil {
 		ps = append(ps, part{"p2p", n.net})
 	}
@@ -124,5 +130,35 @@ func (c minerComponent) Start(ctx context.Context) error {
 
 func (c minerComponent) Stop() error {
 	c.m.detach()
+	return nil
+}
+
+// storeScan reads the whole chain database once, in the background, after
+// the node starts (chain.Scan): damage anywhere in it is met within a
+// minute or so of the start — and stops the node, through the chain's
+// fault — not only when a peer happens to ask for the damaged block.
+type storeScan struct {
+	c      *chain.Chain
+	log    *slog.Logger
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func (s *storeScan) Start(ctx context.Context) error {
+	ctx, s.cancel = context.WithCancel(ctx)
+	s.done = make(chan struct{})
+	go func() {
+		defer close(s.done)
+		t0 := time.Now()
+		if err := s.c.Scan(ctx, 0); err == nil {
+			s.log.Debug("store scan found no damage", "took", time.Since(t0).Round(time.Millisecond))
+		}
+	}()
+	return nil
+}
+
+func (s *storeScan) Stop() error {
+	s.cancel()
+	<-s.done
 	return nil
 }

@@ -43,6 +43,8 @@ type Node struct {
 	cancel  context.CancelFunc // ends the node's context
 	stopErr error
 
+	faulted chan struct{} // closed when the chain meets a store failure
+
 	progress  progress   // tip changes, for the sync state's ETA and stalls
 	mu        sync.Mutex // guards tipSubs and blockSubs
 	tipSubs   []func(chain.Result)
@@ -74,6 +76,11 @@ func New(cfg Config) (*Node, error) {
 	sigs := chain.NewSigCache(1 << 17)
 	ccfg := cfg.Chain
 	ccfg.Params, ccfg.Sigs, ccfg.Logger = cfg.Params, sigs, log.With("module", "chain")
+	faulted := make(chan struct{})
+	ccfg.OnFault = func(err error) { // once, on a goroutine of its own
+		log.Error("chain database failure: the node stores nothing more and stops", "err", err)
+		close(faulted)
+	}
 	var c *chain.Chain
 	var err error
 	if cfg.DataDir == "" {
@@ -103,7 +110,7 @@ func New(cfg Config) (*Node, error) {
 		c.Close()
 		return nil, err
 	}
-	n := &Node{cfg: cfg, log: log, chain: c, pool: pool}
+	n := &Node{cfg: cfg, log: log, chain: c, pool: pool, faulted: faulted}
 	n.miner = newMiner(cfg.Miner, cfg.Params, (*minerBackend)(n), log.With("module", "miner"))
 	n.progress.since = time.Now()
 	n.OnTipChange(func(chain.Result) {
@@ -203,6 +210,15 @@ func (n *Node) closeLocked() error {
 	n.log.Info("node stopped")
 	return n.stopErr
 }
+
+// Faulted is closed when the chain meets a failure of its database —
+// damage (chain.ErrCorrupt), a full disk (chain.ErrDiskFull), an I/O error
+// (chain.ErrStoreFailed) — after which it stores nothing more: the node
+// should stop (Fault says why). The sync state says so meanwhile.
+func (n *Node) Faulted() <-chan struct{} { return n.faulted }
+
+// Fault is the store failure that closed Faulted, or nil.
+func (n *Node) Fault() error { return n.chain.Fault() }
 
 // RPCURL is the RPC server's URL ("http://127.0.0.1:PORT") once started,
 // or "" without RPC.

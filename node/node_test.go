@@ -404,3 +404,36 @@ func TestSyncState(t *testing.T) {
 		return a.Chain().Tip().Hash == blk.Hash() && state(a) == rpc.SyncSynced
 	})
 }
+
+// TestSyncStateDamaged: a node whose store scan meets damage says
+// "damaged", naming it and the repair, and Faulted closes; its chain
+// stores nothing more.
+func TestSyncStateDamaged(t *testing.T) {
+	g := chaintest.New(t)
+	bob := chaintest.Key("bob").Address()
+	blocks := g.Branch("a", "genesis", 300, func(h uint64, bg *chaintest.BlockGen) {
+		if h%10 == 0 {
+			bg.Pay("alice", bob, h, 1000)
+		}
+	})
+	datadir := t.TempDir()
+	g.Store(filepath.Join(datadir, "chain"), blocks)
+	chaintest.FlipInBody(t, filepath.Join(datadir, "chain"), blocks[149].Txs[0])
+	n := startNode(t, Config{Params: g.Params, DataDir: datadir, NoNetwork: true})
+	select {
+	case <-n.Faulted():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the store scan met no damage in 10 s")
+	}
+	s := (*rpcBackend)(n).syncInfo()
+	if s.State != rpc.SyncDamaged || !strings.Contains(s.Reason, ".ldb") || !strings.Contains(s.Reason, "reindex") {
+		t.Fatalf("sync state %q (%s), want damaged naming the table and the repair", s.State, s.Reason)
+	}
+	if !errors.Is(n.Fault(), chain.ErrCorrupt) {
+		t.Fatalf("Fault() = %v", n.Fault())
+	}
+	next := g.Block("next", "a300", nil)
+	if _, err := n.SubmitBlock(next); !errors.Is(err, chain.ErrCorrupt) {
+		t.Fatalf("SubmitBlock on a damaged node: %v", err)
+	}
+}

@@ -89,6 +89,13 @@ func (b *rpcBackend) syncInfo() rpc.SyncInfo {
 	if s.TargetHeight > 0 {
 		s.Progress = float64(s.Height) / float64(s.TargetHeight)
 	}
+	if err := b.chain.Fault(); err != nil {
+		s.State, s.Reason = rpc.SyncStoreFailed, err.Error()
+		if errors.Is(err, chain.ErrCorrupt) {
+			s.State, s.Reason = rpc.SyncDamaged, err.Error()+"; stop the node and run cairnd reindex"
+		}
+		return s
+	}
 	return b.progress.judge(s, time.Now())
 }
 

@@ -134,14 +134,21 @@ const (
 	SyncSyncing = "syncing"  // behind the best height a peer claimed, or a sync round runs
 	SyncSynced  = "synced"   // a peer has answered, and the tip is at the best height any claimed
 	SyncStalled = "stalled"  // behind, and no new tip for a minute: Reason says how far
+	// The chain met damage in its database and stores nothing more; the
+	// node is stopping. Reason says what is damaged and how to repair it.
+	SyncDamaged = "damaged"
+	// The chain could not write its database (a full disk, an I/O error)
+	// and stores nothing more; the node is stopping. Reason says why.
+	SyncStoreFailed = "store failed"
 )
 
 // SyncInfo is sync progress (net_info and node_info).
 type SyncInfo struct {
-	// State is SyncNoPeers, SyncSyncing, SyncSynced or SyncStalled: a
-	// node that has heard no peer never says it is synced.
+	// State is SyncNoPeers, SyncSyncing, SyncSynced, SyncStalled,
+	// SyncDamaged or SyncStoreFailed: a node that has heard no peer, or
+	// cannot store blocks, never says it is synced.
 	State string `json:"state"`
-	// Reason explains a stalled state; EtaS is, while syncing, the
+	// Reason explains a stalled, damaged or failed state; EtaS is, while syncing, the
 	// seconds left at the rate of the last minute (0: not known yet).
 	Reason       string  `json:"reason,omitempty"`
 	EtaS         float64 `json:"etaS,omitempty"`

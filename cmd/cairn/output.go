@@ -109,8 +109,8 @@ func syncText(s rpc.SyncInfo) string {
 			eta = ", about " + (time.Duration(s.EtaS) * time.Second).String() + " left"
 		}
 		return fmt.Sprintf("syncing %.1f%% (height %d of %d%s)", s.Progress*100, s.Height, s.TargetHeight, eta)
-	case rpc.SyncStalled:
-		return "stalled: " + s.Reason
+	case rpc.SyncStalled, rpc.SyncDamaged, rpc.SyncStoreFailed:
+		return s.State + ": " + s.Reason
 	case rpc.SyncNoPeers:
 		return "no peers"
 	}

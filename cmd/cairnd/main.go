@@ -27,7 +27,6 @@ import (
 	"github.com/urfave/cli/v2/altsrc"
 
 	"github.com/cairn-ledger/cairn/chain/types"
-	"github.com/cairn-ledger/cairn/consensus"
 	"github.com/cairn-ledger/cairn/internal/version"
 	"github.com/cairn-ledger/cairn/node"
 	"github.com/cairn-ledger/cairn/p2p"
@@ -44,7 +43,7 @@ func main() {
 	}
 	if err := newApp(os.Stdout, os.Stderr).Run(os.Args); err != nil {
 		fmt.Fprintf(os.Stderr, "cairnd: %s\n", oneLine(err))
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
 }
 
@@ -64,13 +63,7 @@ func env(name string) []string { return []string{"CAIRN_" + name} }
 // daemonFlags are cairnd's flags; each can also come from a CAIRN_
 // environment variable or from the --config file.
 func daemonFlags() []cli.Flag {
-	return []cli.Flag{
-		&cli.StringFlag{Name: "config", EnvVars: env("CONFIG"),
-			Usage: "TOML `FILE` of settings keyed by flag name (\"rpc.addr\" = \"…\", or [rpc] addr = \"…\"); flags and CAIRN_ variables win over it"},
-		altsrc.NewStringFlag(&cli.StringFlag{Name: "datadir", Value: defaultDataDir(), EnvVars: env("DATADIR"),
-			Usage: "directory for the chain, the p2p key and the RPC cookie"}),
-		altsrc.NewStringFlag(&cli.StringFlag{Name: "genesis", EnvVars: env("GENESIS"),
-			Usage: "genesis.json of the network to join (default: the built-in cairn-dev network)"}),
+	return append(storeFlags(),
 		altsrc.NewStringSliceFlag(&cli.StringSliceFlag{Name: "p2p.listen", EnvVars: env("P2P_LISTEN"),
 			Value: cli.NewStringSlice(p2p.DefaultListenAddrs...), Usage: "multiaddrs to listen on"}),
 		altsrc.NewStringSliceFlag(&cli.StringSliceFlag{Name: "bootnodes", EnvVars: env("BOOTNODES"),
@@ -92,6 +85,19 @@ func daemonFlags() []cli.Flag {
 			Usage: "serve Prometheus metrics on host:port at /metrics (default off)"}),
 		altsrc.NewStringFlag(&cli.StringFlag{Name: "log.level", Value: "info", EnvVars: env("LOG_LEVEL"), Usage: "debug, info, warn or error"}),
 		altsrc.NewStringFlag(&cli.StringFlag{Name: "log.format", Value: "text", EnvVars: env("LOG_FORMAT"), Usage: "text or json"}),
+	)
+}
+
+// storeFlags are the flags that say where the chain database is and of
+// which network: the daemon's, and those of check and reindex.
+func storeFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "config", EnvVars: env("CONFIG"),
+			Usage: "TOML `FILE` of settings keyed by flag name (\"rpc.addr\" = \"…\", or [rpc] addr = \"…\"); flags and CAIRN_ variables win over it"},
+		altsrc.NewStringFlag(&cli.StringFlag{Name: "datadir", Value: defaultDataDir(), EnvVars: env("DATADIR"),
+			Usage: "directory for the chain, the p2p key and the RPC cookie"}),
+		altsrc.NewStringFlag(&cli.StringFlag{Name: "genesis", EnvVars: env("GENESIS"),
+			Usage: "genesis.json of the network to join (default: the built-in cairn-dev network)"}),
 	}
 }
 
@@ -108,7 +114,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Before: func(c *cli.Context) error {
 			return loadConfig(c, flags)
 		},
-		Commands: []*cli.Command{{
+		Commands: []*cli.Command{checkCommand(stdout), reindexCommand(stdout, stderr), {
 			Name:  "config",
 			Usage: "print the effective settings as TOML: each from its flag, else its CAIRN_ variable, else --config, else the default",
 			Action: func(c *cli.Context) error {
@@ -134,7 +140,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			if err != nil {
 				return err
 			}
-			return run(cfg)
+			return run(cfg, repairCommand(c))
 		},
 	}
 }
@@ -156,16 +162,11 @@ func configFrom(c *cli.Context, stderr io.Writer) (node.Config, error) {
 	default:
 		return cfg, fmt.Errorf("--log.format %q: want text or json", c.String("log.format"))
 	}
-	if g := c.String("genesis"); g != "" {
-		data, err := os.ReadFile(g)
-		if err != nil {
-			return cfg, fmt.Errorf("--genesis: %w", err)
-		}
-		if cfg.Params, err = consensus.ParseGenesis(data); err != nil {
-			return cfg, fmt.Errorf("--genesis %s: %w", g, err)
-		}
-	} else {
-		cfg.Params = node.DefaultParams()
+	var err error
+	if cfg.Params, err = paramsFrom(c.String("genesis")); err != nil {
+		return cfg, err
+	}
+	if c.String("genesis") == "" {
 		cfg.Chain.MinChainWork = node.DefaultMinChainWork()
 	}
 	if w := c.String("minchainwork"); w != "" {
@@ -217,20 +218,34 @@ const gcPercent = 25
 // (the chain's batches are atomic, so that loses nothing stored).
 const shutdownLimit = 10 * time.Second
 
-func run(cfg node.Config) error {
+// run runs the node until a signal, or until its chain meets a failure of
+// its database (Node.Faulted): then it stops the node and returns the
+// failure as the exit status and message that say what to do (storeExit;
+// repair is the reindex command line).
+func run(cfg node.Config, repair string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	n, err := node.New(cfg)
 	if err != nil {
-		return err
+		return storeExit(err, cfg.DataDir, repair)
 	}
 	if err := n.Start(context.Background()); err != nil { // ctx ends at a signal, the node later
-		return err
+		return storeExit(err, cfg.DataDir, repair)
 	}
 	cfg.Logger.Info("cairnd running", "version", cfg.Version, "rpc", n.RPCURL())
-	<-ctx.Done()
+	var fault error
+	select {
+	case <-ctx.Done():
+	case <-n.Faulted():
+		fault = n.Fault()
+	}
 	stop() // a second signal kills the process the default way
 	cfg.Logger.Info("shutting down")
+	if fault != nil {
+		err := n.Stop() // errors of a store that failed say nothing more
+		cfg.Logger.Debug("stopped after the store failure", "err", err)
+		return storeExit(fault, cfg.DataDir, repair)
+	}
 	timer := time.AfterFunc(shutdownLimit, func() {
 		cfg.Logger.Error("shutdown took too long; exiting", "limit", shutdownLimit)
 		os.Exit(1)
@@ -243,6 +258,12 @@ func run(cfg node.Config) error {
 // variables, which win over it (urfave/cli's altsrc). A setting cairnd
 // does not have is refused rather than ignored.
 func loadConfig(c *cli.Context, flags []cli.Flag) error {
+	return loadConfigInto(c, flags, daemonFlags())
+}
+
+// loadConfigInto is loadConfig for a command with flags of its own: the
+// file may hold any of known's settings, and those of flags are applied.
+func loadConfigInto(c *cli.Context, flags, known []cli.Flag) error {
 	file := c.String("config")
 	if file == "" {
 		return nil
@@ -251,10 +272,10 @@ func loadConfig(c *cli.Context, flags []cli.Flag) error {
 	if _, err := toml.DecodeFile(file, &tree); err != nil {
 		return fmt.Errorf("--config %s: %v", file, err)
 	}
-	known := map[string]bool{}
-	for _, f := range flags {
+	names := map[string]bool{}
+	for _, f := range known {
 		for _, n := range f.Names() {
-			known[n] = n != "config"
+			names[n] = n != "config"
 		}
 	}
 	var unknown []string
@@ -263,7 +284,7 @@ func loadConfig(c *cli.Context, flags []cli.Flag) error {
 		for k, v := range t {
 			if sub, ok := v.(map[string]any); ok {
 				walk(prefix+k+".", sub)
-			} else if !known[prefix+k] {
+			} else if !names[prefix+k] {
 				unknown = append(unknown, strconv.Quote(prefix+k))
 			}
 		}
