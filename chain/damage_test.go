@@ -208,6 +208,14 @@ func TestCheckAndReindex(t *testing.T) {
 func TestReindexHealthy(t *testing.T) {
 	dir, blocks, g := storedDamageChain(t)
 	cfg := chain.Config{Params: g.Params}
+	other := chaintest.Params()
+	other.GenesisTime++
+	if err := other.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chain.Reindex(dir, chain.Config{Params: other}, nil); err == nil || !strings.Contains(err.Error(), "another network") {
+		t.Fatalf("reindex for another network: %v", err)
+	}
 	rep, err := chain.Reindex(dir, cfg, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -146,6 +147,29 @@ func syncDir(dir string) {
 	}
 }
 
+// sameNetwork refuses to rebuild a database of another network (another
+// --genesis) or schema, which would replace its chain by a new one: by
+// its metadata, or, if that is lost, by the genesis block stored.
+func sameNetwork(src *leveldb.DB, p *consensus.Params, found []reindexEntry) error {
+	want := p.GenesisHash()
+	if schema, err := src.Get(keySchema, nil); err == nil && (len(schema) != 1 || schema[0] != SchemaVersion) {
+		return fmt.Errorf("chain database has schema version %v, this build reads version %d: use a matching build", schema, SchemaVersion)
+	}
+	if g, err := src.Get(keyGenesis, nil); err == nil {
+		if !bytes.Equal(g, want[:]) {
+			return fmt.Errorf("chain database belongs to another network (genesis %x), not to %s (genesis %s): pass the --genesis it was made with",
+				g, p.NetID(), want)
+		}
+		return nil
+	}
+	for _, e := range found {
+		if e.height == 0 && e.hash != want {
+			return fmt.Errorf("chain database holds the genesis block %s of another network, not %s: pass the --genesis it was made with", e.hash, want)
+		}
+	}
+	return nil
+}
+
 // reindexEntry is one stored body found by rebuild.
 type reindexEntry struct {
 	hash   types.Hash
@@ -174,6 +198,9 @@ func rebuild(src *leveldb.DB, tmp string, cfg Config, rep *ReindexReport, progre
 		return fmt.Errorf("read the stored blocks: %w", classify(err))
 	}
 	rep.Bodies = len(found)
+	if err := sameNetwork(src, cfg.Params, found); err != nil {
+		return err
+	}
 	slices.SortFunc(found, func(a, b reindexEntry) int {
 		switch {
 		case a.height < b.height:

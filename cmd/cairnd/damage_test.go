@@ -183,3 +183,56 @@ func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
 }
+
+// TestStoreCommandSettings: check and reindex take --datadir, --genesis and
+// --config after the command or before it, like the daemon, and refuse a
+// datadir of another network, a stray argument and a running node's
+// datadir, each with one line.
+func TestStoreCommandSettings(t *testing.T) {
+	root := t.TempDir()
+	genesis := writeGenesis(t, root)
+	g := chaintest.New(t)
+	datadir := filepath.Join(root, "node")
+	g.Store(filepath.Join(datadir, "chain"), g.Chain("a", "genesis", 20))
+	conf := filepath.Join(root, "cairnd.toml")
+	if err := os.WriteFile(conf, []byte("datadir = \""+datadir+"\"\ngenesis = \""+genesis+"\"\n\"rpc.addr\" = \"127.0.0.1:1\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"check", "--config", conf},
+		{"--config", conf, "check"},
+		{"check", "--datadir", datadir, "--genesis", genesis},
+		{"--datadir", datadir, "--genesis", genesis, "check"},
+		{"reindex", "--config", conf},
+		{"--datadir", datadir, "--genesis", genesis, "reindex"},
+	} {
+		out, code := cairndRun(t, args...)
+		if code != 0 || !strings.Contains(out, filepath.Join(datadir, "chain")) {
+			t.Fatalf("cairnd %q: status %d:\n%s", args, code, out)
+		}
+		if args[0] == "reindex" && !strings.Contains(out, "tip: height 20") {
+			t.Fatalf("cairnd %q kept another tip:\n%s", args, out)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"check", "--datadir", datadir}, "another network"},
+		{[]string{"reindex", "--datadir", datadir}, "another network"},
+		{[]string{"check", "--config", conf, "now"}, `unexpected argument "now"`},
+		{[]string{"check", "--datadir", filepath.Join(root, "none")}, "no chain database in"},
+	} {
+		out, code := cairndRun(t, c.args...)
+		if code != 1 || !strings.Contains(out, c.says) || strings.Count(strings.TrimSpace(out), "\n") > 1 {
+			t.Fatalf("cairnd %q: status %d, want 1 and one line saying %q:\n%s", c.args, code, c.says, out)
+		}
+	}
+	d := startDaemon(t, datadir, genesis, freePort(t))
+	d.waitReady(t, 10*time.Second)
+	for _, cmd := range []string{"check", "reindex"} {
+		if out, code := cairndRun(t, cmd, "--config", conf); code != 1 || !strings.Contains(out, "in use by a running node") {
+			t.Fatalf("cairnd %s on a running node's datadir: status %d:\n%s", cmd, code, out)
+		}
+	}
+}

@@ -104,8 +104,11 @@ func storeFlags() []cli.Flag {
 func newApp(stdout, stderr io.Writer) *cli.App {
 	flags := daemonFlags()
 	return &cli.App{
-		Name:            "cairnd",
-		Usage:           "cairn proof-of-work ledger node",
+		Name:  "cairnd",
+		Usage: "cairn proof-of-work ledger node",
+		Description: "Runs the node until SIGINT or SIGTERM. Exit status: 0 after a clean stop, 1 for other errors, " +
+			"3 when the chain database is damaged (run cairnd reindex), 4 when the disk is full (free space, start again), " +
+			"5 for another failure to read or write the chain database.",
 		Version:         version.String(),
 		Writer:          stdout,
 		ErrWriter:       stderr,

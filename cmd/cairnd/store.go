@@ -48,7 +48,7 @@ func storeExit(err error, datadir, repair string) error {
 	db := filepath.Join(datadir, "chain")
 	switch {
 	case errors.Is(err, chain.ErrCorrupt):
-		return &exitError{exitDamaged, fmt.Sprintf("the chain database %s is damaged (%s); stop here and repair it with: %s",
+		return &exitError{exitDamaged, fmt.Sprintf("the chain database %s is damaged (%s); cairnd stopped; repair the database with: %s",
 			db, oneLine(err), repair)}
 	case errors.Is(err, chain.ErrDiskFull):
 		return &exitError{exitDiskFull, fmt.Sprintf("disk full: cannot write the chain database %s (%s); free space and start cairnd again — what is stored is intact, nothing needs repair",
