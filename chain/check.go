@@ -84,6 +84,7 @@ func Check(dir string, cfg Config) (*CheckReport, error) {
 	defer ldb.Close()
 	if err := missingTables(ldb, dir); err != nil {
 		r.problem("corrupt: database files: %v", err)
+		return r, nil // every read would fail on them
 	}
 	k := &checker{db: ldb, r: r, params: cfg.Params}
 	if err := k.meta(); err != nil {

@@ -79,8 +79,9 @@ func classify(err error) error {
 		errors.Is(err, ErrStoreFailed) || errors.Is(err, leveldb.ErrClosed):
 		return err
 	case lerrors.IsCorrupted(err):
+		var corrupted *lerrors.ErrCorrupted
 		var missing *lerrors.ErrMissingFiles
-		if errors.As(err, &missing) { // its text names no file
+		if errors.As(err, &corrupted) && errors.As(corrupted.Err, &missing) { // its text names no file
 			var names []string
 			for _, fd := range missing.Fds {
 				names = append(names, fmt.Sprintf("%06d.ldb", fd.Num))
