@@ -2,6 +2,7 @@ package chain
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -9,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"syscall"
 
 	"github.com/cairn-ledger/cairn/chain/types"
@@ -147,10 +147,48 @@ func syncDir(dir string) {
 	}
 }
 
+// stageBodies copies every body of src that decodes and hashes to its key
+// into sdb under height ‖ hash, and returns the hashes of those at height
+// 0. Reading goes on past a damaged table block (no StrictReader): what
+// recovery could not save is skipped, not fatal.
+func stageBodies(src, sdb *leveldb.DB, rep *ReindexReport) ([]types.Hash, error) {
+	var genesis []types.Hash
+	it := src.NewIterator(util.BytesPrefix([]byte{prefixBlock}),
+		&opt.ReadOptions{DontFillCache: true, Strict: opt.StrictOverride | opt.StrictBlockChecksum})
+	defer it.Release()
+	batch := new(leveldb.Batch)
+	for it.Next() {
+		blk, err := types.DecodeBlock(it.Value(), types.MaxBlockSizeLimit)
+		if err != nil || len(it.Key()) != 1+types.HashSize || blk.Hash() != types.Hash(it.Key()[1:]) {
+			rep.Unreadable++
+			continue
+		}
+		rep.Bodies++
+		if blk.Header.Height == 0 {
+			genesis = append(genesis, blk.Hash())
+		}
+		k := binary.BigEndian.AppendUint64(make([]byte, 0, 8+types.HashSize), blk.Header.Height)
+		batch.Put(append(k, it.Key()[1:]...), it.Value())
+		if batch.Len() >= 1024 {
+			if err := sdb.Write(batch, nil); err != nil {
+				return nil, fmt.Errorf("staging database: %w", classify(err))
+			}
+			batch.Reset()
+		}
+	}
+	if err := it.Error(); err != nil {
+		return nil, fmt.Errorf("read the stored blocks: %w", classify(err))
+	}
+	if err := sdb.Write(batch, nil); err != nil {
+		return nil, fmt.Errorf("staging database: %w", classify(err))
+	}
+	return genesis, nil
+}
+
 // sameNetwork refuses to rebuild a database of another network (another
 // --genesis) or schema, which would replace its chain by a new one: by
 // its metadata, or, if that is lost, by the genesis block stored.
-func sameNetwork(src *leveldb.DB, p *consensus.Params, found []reindexEntry) error {
+func sameNetwork(src *leveldb.DB, p *consensus.Params, genesis []types.Hash) error {
 	want := p.GenesisHash()
 	if schema, err := src.Get(keySchema, nil); err == nil && (len(schema) != 1 || schema[0] != SchemaVersion) {
 		return fmt.Errorf("chain database has schema version %v, this build reads version %d: use a matching build", schema, SchemaVersion)
@@ -162,54 +200,39 @@ func sameNetwork(src *leveldb.DB, p *consensus.Params, found []reindexEntry) err
 		}
 		return nil
 	}
-	for _, e := range found {
-		if e.height == 0 && e.hash != want {
-			return fmt.Errorf("chain database holds the genesis block %s of another network, not %s: pass the --genesis it was made with", e.hash, want)
+	for _, h := range genesis {
+		if h != want {
+			return fmt.Errorf("chain database holds the genesis block %s of another network, not %s: pass the --genesis it was made with", h, want)
 		}
 	}
 	return nil
 }
 
-// reindexEntry is one stored body found by rebuild.
-type reindexEntry struct {
-	hash   types.Hash
-	height uint64
-	parent types.Hash
-}
-
 // rebuild validates the bodies stored in src into a new database at tmp.
+//
+// The bodies are first copied, in one pass over src, into a staging
+// database keyed by height (tmp+".staging"), and imported from there in
+// height order: src is read once, in key order, never looked up again —
+// a lookup in a damaged database can fail on a table that the scan
+// skipped past — and the bodies need not fit in memory.
 func rebuild(src *leveldb.DB, tmp string, cfg Config, rep *ReindexReport, progress func(int, int)) error {
-	// The surviving bodies, by height. Reading goes on past a damaged
-	// table block (no StrictReader): what recovery could not save is
-	// skipped, not fatal.
-	var found []reindexEntry
-	it := src.NewIterator(util.BytesPrefix([]byte{prefixBlock}),
-		&opt.ReadOptions{DontFillCache: true, Strict: opt.StrictOverride | opt.StrictBlockChecksum})
-	for it.Next() {
-		blk, err := types.DecodeBlock(it.Value(), types.MaxBlockSizeLimit)
-		if err != nil || len(it.Key()) != 1+types.HashSize || blk.Hash() != types.Hash(it.Key()[1:]) {
-			rep.Unreadable++
-			continue
-		}
-		found = append(found, reindexEntry{blk.Hash(), blk.Header.Height, blk.Header.Parent})
-	}
-	it.Release()
-	if err := it.Error(); err != nil {
-		return fmt.Errorf("read the stored blocks: %w", classify(err))
-	}
-	rep.Bodies = len(found)
-	if err := sameNetwork(src, cfg.Params, found); err != nil {
+	staging := tmp + ".staging"
+	if err := os.RemoveAll(staging); err != nil {
 		return err
 	}
-	slices.SortFunc(found, func(a, b reindexEntry) int {
-		switch {
-		case a.height < b.height:
-			return -1
-		case a.height > b.height:
-			return 1
-		}
-		return 0
-	})
+	defer os.RemoveAll(staging)
+	sdb, err := leveldb.OpenFile(staging, &opt.Options{NoSync: true})
+	if err != nil {
+		return fmt.Errorf("staging database: %w", classify(err))
+	}
+	defer sdb.Close()
+	genesisFound, err := stageBodies(src, sdb, rep)
+	if err != nil {
+		return err
+	}
+	if err := sameNetwork(src, cfg.Params, genesisFound); err != nil {
+		return err
+	}
 
 	if err := os.RemoveAll(tmp); err != nil {
 		return err
@@ -222,41 +245,43 @@ func rebuild(src *leveldb.DB, tmp string, cfg Config, rep *ReindexReport, progre
 		return err
 	}
 	have := map[types.Hash]bool{c.genesis: true}
-	for i, e := range found {
+	it := sdb.NewIterator(nil, nil)
+	defer it.Release()
+	for i := 0; it.Next(); i++ {
 		if progress != nil && i%1000 == 0 {
-			progress(rep.Stored, len(found))
+			progress(rep.Stored, rep.Bodies)
 		}
-		if e.height == 0 {
+		blk, err := types.DecodeBlock(it.Value(), types.MaxBlockSizeLimit)
+		if err != nil {
+			c.Close()
+			return fmt.Errorf("staged block: %w", err)
+		}
+		if blk.Header.Height == 0 {
 			continue
 		}
-		if !have[e.parent] {
+		hash := blk.Hash()
+		if !have[blk.Header.Parent] {
 			rep.Unconnected++
 			continue
-		}
-		b, err := src.Get(hashKey(prefixBlock, e.hash), nil)
-		if err != nil {
-			c.Close()
-			return fmt.Errorf("read block %s: %w", e.hash, classify(err))
-		}
-		blk, err := types.DecodeBlock(b, types.MaxBlockSizeLimit)
-		if err != nil {
-			c.Close()
-			return fmt.Errorf("block %s: %w", e.hash, err)
 		}
 		_, err = c.ProcessBlock(blk)
 		switch {
 		case err == nil:
-			have[e.hash] = true
+			have[hash] = true
 			rep.Stored++
 		case consensus.IsRuleError(err) || errors.Is(err, ErrKnownInvalid):
 			rep.Invalid++
 		default:
 			c.Close()
-			return fmt.Errorf("store block %s (height %d): %w", e.hash, e.height, err)
+			return fmt.Errorf("store block %s (height %d): %w", hash, blk.Header.Height, err)
 		}
 	}
+	if err := it.Error(); err != nil {
+		c.Close()
+		return fmt.Errorf("staged blocks: %w", classify(err))
+	}
 	if progress != nil {
-		progress(rep.Stored, len(found))
+		progress(rep.Stored, rep.Bodies)
 	}
 	rep.Tip = c.Tip()
 	batch := new(leveldb.Batch)
