@@ -31,12 +31,7 @@ const damageBlocks = 1000
 func storedDamageChain(t *testing.T) (dir string, blocks []*types.Block, g *chaintest.Builder) {
 	t.Helper()
 	g = chaintest.New(t)
-	bob := chaintest.Key("bob").Address()
-	blocks = g.Branch("a", "genesis", damageBlocks, func(h uint64, bg *chaintest.BlockGen) {
-		if h%10 == 0 {
-			bg.Pay("alice", bob, h, 1000)
-		}
-	})
+	blocks = g.Payments("a", "genesis", damageBlocks, 10)
 	dir = filepath.Join(t.TempDir(), "chain")
 	g.Store(dir, blocks)
 	return dir, blocks, g
@@ -277,12 +272,7 @@ func copyTree(t *testing.T, src, dst string) {
 // the chain. Nothing panics. The seed is logged.
 func TestRandomDamage(t *testing.T) {
 	g := chaintest.New(t)
-	bob := chaintest.Key("bob").Address()
-	blocks := g.Branch("a", "genesis", 300, func(h uint64, bg *chaintest.BlockGen) {
-		if h%5 == 0 {
-			bg.Pay("alice", bob, h, 1000)
-		}
-	})
+	blocks := g.Payments("a", "genesis", 300, 5)
 	dir := filepath.Join(t.TempDir(), "chain")
 	g.Store(dir, blocks)
 	cfg := chain.Config{Params: g.Params}

@@ -410,12 +410,7 @@ func TestSyncState(t *testing.T) {
 // stores nothing more.
 func TestSyncStateDamaged(t *testing.T) {
 	g := chaintest.New(t)
-	bob := chaintest.Key("bob").Address()
-	blocks := g.Branch("a", "genesis", 300, func(h uint64, bg *chaintest.BlockGen) {
-		if h%10 == 0 {
-			bg.Pay("alice", bob, h, 1000)
-		}
-	})
+	blocks := g.Payments("a", "genesis", 300, 10)
 	datadir := t.TempDir()
 	g.Store(filepath.Join(datadir, "chain"), blocks)
 	chaintest.FlipInBody(t, filepath.Join(datadir, "chain"), blocks[149].Txs[0])

@@ -89,3 +89,16 @@ func FlipInBody(t testing.TB, dir string, tx *types.Tx) {
 		t.Fatal(err)
 	}
 }
+
+// Payments builds n blocks on parent named as Chain does, every every-th
+// height carrying a payment of height base units from alice to bob: a
+// chain whose tx index and state are not trivial.
+func (b *Builder) Payments(prefix, parent string, n, every int) []*types.Block {
+	b.t.Helper()
+	bob := Key("bob").Address()
+	return b.Branch(prefix, parent, n, func(h uint64, g *BlockGen) {
+		if h%uint64(every) == 0 {
+			g.Pay("alice", bob, h, 1000)
+		}
+	})
+}

@@ -52,12 +52,7 @@ func TestDamagedDatadir(t *testing.T) {
 	root := t.TempDir()
 	genesis := writeGenesis(t, root)
 	g := chaintest.New(t)
-	bob := chaintest.Key("bob").Address()
-	blocks := g.Branch("a", "genesis", peerHeight, func(h uint64, bg *chaintest.BlockGen) {
-		if h%10 == 0 {
-			bg.Pay("alice", bob, h, 1000)
-		}
-	})
+	blocks := g.Payments("a", "genesis", peerHeight, 10)
 	base := filepath.Join(root, "base")
 	g.Store(filepath.Join(base, "chain"), blocks[:damagedHeight])
 	src := filepath.Join(root, "src")

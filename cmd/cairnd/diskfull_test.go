@@ -74,13 +74,8 @@ func TestDiskFull(t *testing.T) {
 	root := t.TempDir()
 	genesis := writeGenesis(t, root)
 	g := chaintest.New(t)
-	bob := chaintest.Key("bob").Address()
 	const height = 4000
-	blocks := g.Branch("a", "genesis", height, func(h uint64, bg *chaintest.BlockGen) {
-		if h%4 == 0 {
-			bg.Pay("alice", bob, h, 1000)
-		}
-	})
+	blocks := g.Payments("a", "genesis", height, 4)
 	src := filepath.Join(root, "src")
 	g.Store(filepath.Join(src, "chain"), blocks)
 	peer := startDaemon(t, src, genesis, freePort(t))
