@@ -251,6 +251,11 @@ func newChain(ldb *leveldb.DB, cfg Config) (*Chain, error) {
 	if err := c.loadIndex(); err != nil {
 		return nil, err
 	}
+	if schema != nil && schema[0] == schemaNoHistory {
+		if err := c.buildHistory(); err != nil {
+			return nil, err
+		}
+	}
 	// A branch stored with more work than the tip whose reorganisation was
 	// never written (the process died between the two batches) wins now,
 	// not only when the next side-chain block happens to arrive.
@@ -285,6 +290,7 @@ func (c *Chain) initGenesis() error {
 	batch.Put(hashKey(prefixBlock, n.hash), g.Encode())
 	batch.Put(heightKey(0), n.hash[:])
 	batch.Put(hashKey(prefixUndo, n.hash), encodeUndo(nil))
+	putHistory(batch, historyOf(c.params, g, nil))
 	batch.Put(keyLtHash, lt.Bytes())
 	batch.Put(keyTip, n.hash[:])
 	batch.Put(keyGenesis, c.genesis[:])
@@ -297,7 +303,7 @@ func (c *Chain) initGenesis() error {
 
 // checkMeta refuses a database of another schema version or network.
 func (c *Chain) checkMeta(schema []byte) error {
-	if len(schema) != 1 || schema[0] != SchemaVersion {
+	if len(schema) != 1 || schema[0] != SchemaVersion && schema[0] != schemaNoHistory {
 		return fmt.Errorf("chain database has schema version %v, this build reads version %d: use a new datadir or a matching build", schema, SchemaVersion)
 	}
 	g, err := getOptional(c.db, keyGenesis)

@@ -29,6 +29,7 @@ type CheckReport struct {
 	TipHeight uint64
 	Undo      int // main-chain undo records that decode
 	TxIndex   int // tx index entries
+	History   int // address history records
 	Accounts  int // stored accounts
 	// Problems are the damage found, each naming where ("block <hash>
 	// (height h)", "table 000012.ldb", "account index") and what; at most
@@ -54,7 +55,8 @@ func (r *CheckReport) problem(format string, args ...any) {
 // to its index entry and carries its header; the main chain runs from the
 // stored tip to genesis through the height index, with an undo record for
 // each block; the tx index has an entry for every main-chain tx pointing
-// at it, and no other; the state commitment recomputed from the stored
+// at it, and no other, and so has the address history index for every
+// event of the main chain; the state commitment recomputed from the stored
 // accounts equals the tip's stateRoot and the stored running value. Every
 // table block read has its checksum verified, so damage anywhere in the
 // files is met. Damage goes into the report (Check then reads on where it
@@ -95,6 +97,7 @@ func Check(dir string, cfg Config) (*CheckReport, error) {
 	k.mainChain()
 	k.blocks()
 	k.txIndex()
+	k.historyIndex()
 	k.state()
 	return r, nil
 }
@@ -109,6 +112,8 @@ type checker struct {
 	tip      *types.Header
 	mainTx   int // txs in the main-chain blocks read
 	mainRead int // main-chain blocks read
+	history  bool
+	mainHist int // history records of the main-chain blocks read
 }
 
 type checkedHeader struct {
@@ -131,9 +136,10 @@ func (k *checker) meta() error {
 		}
 		return fmt.Errorf("not a cairn chain database: %w", err)
 	}
-	if len(schema) != 1 || schema[0] != SchemaVersion {
+	if len(schema) != 1 || schema[0] != SchemaVersion && schema[0] != schemaNoHistory {
 		return fmt.Errorf("chain database has schema version %v, this build reads version %d", schema, SchemaVersion)
 	}
+	k.history = schema[0] >= SchemaVersion // version 1 has no history index (cairnd builds it at start)
 	g, err := k.db.Get(keyGenesis, nil)
 	if err != nil {
 		k.corrupt("genesis hash", err)
@@ -260,13 +266,24 @@ func (k *checker) blocks() {
 			continue
 		}
 		k.mainRead++
-		for i, tx := range blk.Txs {
-			id := tx.ID()
+		ids := txIDs(blk)
+		for i, id := range ids {
 			v, err := k.db.Get(hashKey(prefixTx, id), nil)
 			if err != nil || !bytes.Equal(v, encodeTxLoc(h, i)) {
 				k.corrupt(fmt.Sprintf("tx index entry of tx %s", id), fmt.Errorf("want %s index %d, have %x, %v", h, i, v, err))
 			}
 			k.mainTx++
+		}
+		if !k.history {
+			continue
+		}
+		for _, rec := range historyOf(k.params, blk, ids) {
+			v, err := k.db.Get(historyKey(rec.addr, rec.entry.Height, rec.entry.Pos), nil)
+			if err != nil || !bytes.Equal(v, rec.entry.encode()) {
+				k.corrupt(fmt.Sprintf("history record of %s at height %d", rec.addr, rec.entry.Height),
+					fmt.Errorf("want %x, have %x, %v", rec.entry.encode(), v, err))
+			}
+			k.mainHist++
 		}
 	}
 }
@@ -285,6 +302,28 @@ func (k *checker) txIndex() {
 	}
 	if k.r.TxIndex > k.mainTx && k.mainRead == len(k.main) {
 		k.corrupt("tx index", fmt.Errorf("%d entries for %d main-chain txs", k.r.TxIndex, k.mainTx))
+	}
+}
+
+// historyIndex counts the history index: with a record checked for every
+// main-chain event, any more are records of blocks not on the main chain.
+func (k *checker) historyIndex() {
+	if !k.history {
+		return
+	}
+	it := k.db.NewIterator(util.BytesPrefix([]byte{prefixHistory}), &opt.ReadOptions{DontFillCache: true})
+	defer it.Release()
+	n := 0
+	for it.Next() {
+		n++
+	}
+	k.r.History = n
+	if err := it.Error(); err != nil {
+		k.corrupt("history index", err)
+		return
+	}
+	if n > k.mainHist && k.mainRead == len(k.main) {
+		k.corrupt("history index", fmt.Errorf("%d records for %d main-chain events", n, k.mainHist))
 	}
 }
 

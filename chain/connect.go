@@ -289,7 +289,7 @@ func (c *Chain) branchBlock(sw *branchSwitch, n *blockNode) (*types.Block, []typ
 // commitSwitch writes the switch in one batch — the pending block's body
 // and record, the invalid marks, the records of the detached blocks
 // removed, those of the attached blocks written (writeConnect), the
-// changed accounts and the new tip — and then moves the tip in memory.
+// history index records of both, the changed accounts and the new tip — and then moves the tip in memory.
 // Callers hold c.mu.
 func (c *Chain) commitSwitch(sw *branchSwitch, view *stateView, detached []*types.Block, attached []attachedBlock, marks *leveldb.Batch) error {
 	newTip := attached[len(attached)-1].node
@@ -312,12 +312,15 @@ func (c *Chain) commitSwitch(sw *branchSwitch, view *stateView, detached []*type
 			batch.Delete(heightKey(n.height()))
 		}
 		batch.Delete(hashKey(prefixUndo, n.hash))
-		for _, tx := range detached[i].Txs {
-			batch.Delete(hashKey(prefixTx, tx.ID()))
+		ids := txIDs(detached[i])
+		for _, id := range ids {
+			batch.Delete(hashKey(prefixTx, id))
 		}
+		deleteHistory(batch, historyOf(c.params, detached[i], ids))
 	}
 	for _, a := range attached {
 		writeConnect(batch, a)
+		putHistory(batch, historyOf(c.params, a.block, a.ids))
 	}
 	view.write(batch)
 	batch.Put(keyTip, newTip.hash[:])

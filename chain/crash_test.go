@@ -383,6 +383,11 @@ func (s *crashSet) check(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	s.checkTxIndex(t, dir, onMain)
+	// Check walks everything else, the address history index among it:
+	// a record for every event of the main chain, and no other.
+	if r, err := chain.Check(dir, chain.Config{Params: s.g.Params}); err != nil || !r.OK() || r.History == 0 {
+		t.Fatalf("Check after kill: %v %+v", err, r)
+	}
 	return name
 }
 

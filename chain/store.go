@@ -22,7 +22,11 @@ import (
 
 // SchemaVersion is the version of the LevelDB layout below. A datadir with
 // another version is refused, never silently reused.
-const SchemaVersion = 1
+const SchemaVersion = 2
+
+// schemaNoHistory is the version before the address history index, which
+// Open upgrades in place (buildHistory).
+const schemaNoHistory = 1
 
 // Key prefixes, one per record kind. The layout is this node's own, not
 // part of the protocol: another implementation may store its chain as it
@@ -34,6 +38,7 @@ const SchemaVersion = 1
 //	'a' ‖ address       -> balance u64 ‖ nonce u64 (absent accounts have no key)
 //	'u' ‖ hash          -> undo record of a main-chain block
 //	't' ‖ tx id         -> block hash ‖ index u32, for main-chain txs
+//	'x' ‖ address ‖ height u64 ‖ pos u32 -> a history record (history.go)
 //	'm' ‖ name          -> metadata: schema, genesis, tip, lthash
 const (
 	prefixHeader  = 'h'
@@ -42,6 +47,7 @@ const (
 	prefixAccount = 'a'
 	prefixUndo    = 'u'
 	prefixTx      = 't'
+	prefixHistory = 'x'
 	prefixMeta    = 'm'
 )
 

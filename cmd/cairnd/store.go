@@ -150,6 +150,7 @@ func checkCommand(stdout io.Writer) *cli.Command {
 				fmt.Fprintf(stdout, "blocks     %d bodies decode and match their headers\n", r.Blocks)
 				fmt.Fprintf(stdout, "main chain height %d, tip %s; %d undo records\n", r.TipHeight, r.Tip, r.Undo)
 				fmt.Fprintf(stdout, "tx index   %d entries\n", r.TxIndex)
+				fmt.Fprintf(stdout, "history    %d address records\n", r.History)
 				fmt.Fprintf(stdout, "state      %d accounts\n", r.Accounts)
 			}
 			if r.OK() {

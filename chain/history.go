@@ -1,0 +1,235 @@
+package chain
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	"github.com/cairn-ledger/cairn/chain/types"
+	"github.com/cairn-ledger/cairn/consensus"
+	"github.com/syndtr/goleveldb/leveldb"
+	"github.com/syndtr/goleveldb/leveldb/util"
+)
+
+// The address history index: for every address, the main-chain events
+// that changed its balance — a tx it sent or received, the reward of a
+// block it mined, a genesis allocation — one record each:
+//
+//	'x' ‖ address ‖ height u64 ‖ pos u32 -> kind u8 ‖ counterparty (20) ‖
+//	                                        amount u64 ‖ fee u64 ‖ tx id (32)
+//
+// pos is the tx's index in its block, or posReward for the block reward
+// and the genesis allocations, so that a reverse scan of an address's
+// records gives them newest first. The records of a block are written and
+// deleted in the batch that connects or disconnects it, so the index is
+// as crash-safe as the chain and follows every reorganisation.
+
+// HistoryKind says how an event changed an address's balance.
+type HistoryKind uint8
+
+const (
+	HistorySent     HistoryKind = 1 + iota // a tx from the address to another
+	HistoryReceived                        // a tx from another address to it
+	HistorySelf                            // a tx from the address to itself
+	HistoryMined                           // the reward of a block it mined: subsidy + fees
+	HistoryGenesis                         // its genesis allocation
+)
+
+func (k HistoryKind) String() string {
+	switch k {
+	case HistorySent:
+		return "sent"
+	case HistoryReceived:
+		return "received"
+	case HistorySelf:
+		return "self"
+	case HistoryMined:
+		return "mined"
+	case HistoryGenesis:
+		return "genesis"
+	}
+	return fmt.Sprintf("kind(%d)", uint8(k))
+}
+
+// posReward is the pos of a block's reward and of genesis allocations.
+const posReward = math.MaxUint32
+
+// HistoryEntry is one event of an address's history.
+type HistoryEntry struct {
+	Kind         HistoryKind
+	Height       uint64
+	Pos          uint32        // the tx's index in the block (math.MaxUint32 for a reward or allocation)
+	Counterparty types.Address // the other side of a tx; zero for a reward or allocation
+	Amount       uint64        // transferred, or credited (reward, allocation)
+	Fee          uint64        // the tx's fee
+	ID           types.Hash    // the tx id; zero for a reward or allocation
+}
+
+// HistoryCursor marks a place in an address's history: History returns
+// the entries strictly older than it.
+type HistoryCursor struct {
+	Height uint64
+	Pos    uint32
+}
+
+const historyValueSize = 1 + types.AddressSize + 8 + 8 + types.HashSize
+
+func historyKey(a types.Address, height uint64, pos uint32) []byte {
+	k := make([]byte, 0, 1+types.AddressSize+12)
+	k = append(k, prefixHistory)
+	k = append(k, a[:]...)
+	k = binary.BigEndian.AppendUint64(k, height)
+	return binary.BigEndian.AppendUint32(k, pos)
+}
+
+func (e *HistoryEntry) encode() []byte {
+	v := make([]byte, 0, historyValueSize)
+	v = append(v, byte(e.Kind))
+	v = append(v, e.Counterparty[:]...)
+	v = binary.BigEndian.AppendUint64(v, e.Amount)
+	v = binary.BigEndian.AppendUint64(v, e.Fee)
+	return append(v, e.ID[:]...)
+}
+
+func decodeHistory(key, v []byte) (HistoryEntry, error) {
+	if len(key) != 1+types.AddressSize+12 || len(v) != historyValueSize || v[0] < byte(HistorySent) || v[0] > byte(HistoryGenesis) {
+		return HistoryEntry{}, fmt.Errorf("%w: history record of %d bytes under a key of %d", ErrCorrupt, len(v), len(key))
+	}
+	e := HistoryEntry{
+		Kind:   HistoryKind(v[0]),
+		Height: binary.BigEndian.Uint64(key[1+types.AddressSize:]),
+		Pos:    binary.BigEndian.Uint32(key[1+types.AddressSize+8:]),
+		Amount: binary.BigEndian.Uint64(v[1+types.AddressSize:]),
+		Fee:    binary.BigEndian.Uint64(v[1+types.AddressSize+8:]),
+	}
+	copy(e.Counterparty[:], v[1:])
+	copy(e.ID[:], v[1+types.AddressSize+16:])
+	return e, nil
+}
+
+// historyRecord is one record of the index: an entry of an address.
+type historyRecord struct {
+	addr  types.Address
+	entry HistoryEntry
+}
+
+// historyOf returns the index records of a main-chain block: for each tx
+// one for its sender and one for its recipient (one if they are the
+// same), one for the miner's reward (if any), and for the genesis block one per
+// allocation.
+func historyOf(p *consensus.Params, blk *types.Block, ids []types.Hash) []historyRecord {
+	h := blk.Header.Height
+	if h == 0 {
+		recs := make([]historyRecord, 0, len(p.Alloc))
+		for _, a := range p.Alloc {
+			recs = append(recs, historyRecord{a.Address, HistoryEntry{Kind: HistoryGenesis, Height: 0, Pos: posReward, Amount: a.Amount}})
+		}
+		return recs
+	}
+	recs := make([]historyRecord, 0, 2*len(blk.Txs)+1)
+	var fees uint64
+	for i, tx := range blk.Txs {
+		from, pos := tx.Sender(), uint32(i)
+		fees += tx.Fee // cannot overflow in a valid block
+		if from == tx.To {
+			recs = append(recs, historyRecord{from, HistoryEntry{Kind: HistorySelf, Height: h, Pos: pos,
+				Counterparty: from, Amount: tx.Amount, Fee: tx.Fee, ID: ids[i]}})
+			continue
+		}
+		recs = append(recs,
+			historyRecord{from, HistoryEntry{Kind: HistorySent, Height: h, Pos: pos,
+				Counterparty: tx.To, Amount: tx.Amount, Fee: tx.Fee, ID: ids[i]}},
+			historyRecord{tx.To, HistoryEntry{Kind: HistoryReceived, Height: h, Pos: pos,
+				Counterparty: from, Amount: tx.Amount, Fee: tx.Fee, ID: ids[i]}})
+	}
+	if reward := p.Subsidy(h) + fees; reward > 0 {
+		recs = append(recs, historyRecord{blk.Header.Miner, HistoryEntry{Kind: HistoryMined, Height: h, Pos: posReward,
+			Amount: reward}})
+	}
+	return recs
+}
+
+// putHistory and deleteHistory add a block's index records to batch.
+func putHistory(batch *leveldb.Batch, recs []historyRecord) {
+	for i := range recs {
+		r := &recs[i]
+		batch.Put(historyKey(r.addr, r.entry.Height, r.entry.Pos), r.entry.encode())
+	}
+}
+
+func deleteHistory(batch *leveldb.Batch, recs []historyRecord) {
+	for i := range recs {
+		r := &recs[i]
+		batch.Delete(historyKey(r.addr, r.entry.Height, r.entry.Pos))
+	}
+}
+
+// History returns up to limit entries of addr's main-chain history,
+// newest first, older than before (nil: from the tip), and whether older
+// ones remain. Safe for concurrent use: it reads one snapshot.
+func (c *Chain) History(addr types.Address, before *HistoryCursor, limit int) ([]HistoryEntry, bool, error) {
+	if limit <= 0 {
+		return nil, false, nil
+	}
+	snap, err := c.db.GetSnapshot()
+	if err != nil {
+		return nil, false, c.db.failed(err)
+	}
+	defer snap.Release()
+	rng := util.BytesPrefix(append([]byte{prefixHistory}, addr[:]...))
+	if before != nil {
+		rng.Limit = historyKey(addr, before.Height, before.Pos)
+	}
+	it := snap.NewIterator(rng, nil)
+	defer it.Release()
+	var out []HistoryEntry
+	more := false
+	for ok := it.Last(); ok; ok = it.Prev() {
+		if len(out) == limit {
+			more = true
+			break
+		}
+		e, err := decodeHistory(it.Key(), it.Value())
+		if err != nil {
+			return nil, false, c.db.failed(err)
+		}
+		out = append(out, e)
+	}
+	if err := it.Error(); err != nil {
+		return nil, false, c.db.failed(err)
+	}
+	return out, more, nil
+}
+
+// buildHistory writes the history index of the whole main chain: the
+// upgrade of a database of schema version 1, which had none, to version
+// 2, in batches, the last of which sets the version. Cut short, it is
+// done again at the next Open (a record written twice is the same
+// record). Callers hold c.mu or own the chain (Open).
+func (c *Chain) buildHistory() error {
+	c.cfg.Logger.Info("upgrading the chain database: building the address history index", "blocks", len(c.main))
+	batch := new(leveldb.Batch)
+	for _, n := range c.main {
+		var blk *types.Block
+		if n.height() == 0 {
+			blk = c.params.Genesis()
+		} else {
+			var err error
+			if blk, err = c.readBlock(n.hash); err != nil {
+				return err
+			}
+		}
+		putHistory(batch, historyOf(c.params, blk, txIDs(blk)))
+		if batch.Len() >= 4096 {
+			if err := c.db.Write(batch, c.wopts); err != nil {
+				return fmt.Errorf("write history index: %w", err)
+			}
+			batch.Reset()
+		}
+	}
+	batch.Put(keySchema, []byte{SchemaVersion})
+	if err := c.db.Write(batch, c.wopts); err != nil {
+		return fmt.Errorf("write history index: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,184 @@
+package chain_test
+
+import (
+	"math"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/cairn-ledger/cairn/chain"
+	"github.com/cairn-ledger/cairn/chain/chaintest"
+	"github.com/cairn-ledger/cairn/chain/types"
+	"github.com/syndtr/goleveldb/leveldb"
+	"github.com/syndtr/goleveldb/leveldb/util"
+)
+
+// historyModel computes every address's history from the main chain
+// ending at tip, newest first, independently of the chain's index.
+func historyModel(g *chaintest.Builder, tip string) map[types.Address][]chain.HistoryEntry {
+	m := map[types.Address][]chain.HistoryEntry{}
+	add := func(a types.Address, e chain.HistoryEntry) { m[a] = append(m[a], e) }
+	for blk := g.Get(tip); ; blk = g.Get(g.BlockName(blk.Header.Parent)) {
+		h := blk.Header.Height
+		if h == 0 {
+			for _, a := range g.Params.Alloc {
+				add(a.Address, chain.HistoryEntry{Kind: chain.HistoryGenesis, Pos: math.MaxUint32, Amount: a.Amount})
+			}
+			return m
+		}
+		var fees uint64
+		for _, tx := range blk.Txs {
+			fees += tx.Fee
+		}
+		add(blk.Header.Miner, chain.HistoryEntry{Kind: chain.HistoryMined, Height: h, Pos: math.MaxUint32,
+			Amount: g.Params.Subsidy(h) + fees})
+		for i := len(blk.Txs) - 1; i >= 0; i-- {
+			tx := blk.Txs[i]
+			e := chain.HistoryEntry{Height: h, Pos: uint32(i), Amount: tx.Amount, Fee: tx.Fee, ID: tx.ID()}
+			from := tx.Sender()
+			if from == tx.To {
+				e.Kind, e.Counterparty = chain.HistorySelf, from
+				add(from, e)
+				continue
+			}
+			e.Kind, e.Counterparty = chain.HistorySent, tx.To
+			add(from, e)
+			e.Kind, e.Counterparty = chain.HistoryReceived, from
+			add(tx.To, e)
+		}
+	}
+}
+
+// checkHistory compares every address's History with the model, whole
+// and page by page.
+func checkHistory(t *testing.T, c *chain.Chain, g *chaintest.Builder, tip string) {
+	t.Helper()
+	model := historyModel(g, tip)
+	addrs := []types.Address{chaintest.Key("miner").Address(), chaintest.Key("nobody").Address()}
+	for _, w := range chaintest.Wallets {
+		addrs = append(addrs, chaintest.Key(w).Address())
+	}
+	for _, a := range addrs {
+		want := model[a]
+		got, more, err := c.History(a, nil, 10_000)
+		if err != nil || more || !slices.Equal(got, want) {
+			t.Fatalf("tip %s: history of %s: %d entries (more %v, %v), want %d:\n got %+v\nwant %+v",
+				tip, a, len(got), more, err, len(want), got, want)
+		}
+		var paged []chain.HistoryEntry
+		var cur *chain.HistoryCursor
+		for {
+			page, more, err := c.History(a, cur, 3)
+			if err != nil || len(page) > 3 {
+				t.Fatalf("page of %d: %v", len(page), err)
+			}
+			paged = append(paged, page...)
+			if !more {
+				break
+			}
+			last := page[len(page)-1]
+			cur = &chain.HistoryCursor{Height: last.Height, Pos: last.Pos}
+		}
+		if !slices.Equal(paged, want) {
+			t.Fatalf("tip %s: history of %s in pages of 3 differs from the model", tip, a)
+		}
+	}
+}
+
+// TestHistory: the address history index lists exactly the main chain's
+// events of every address — sent, received, to itself, mined, genesis —
+// newest first, in pages, and follows reorganisations both ways; Check
+// verifies it.
+func TestHistory(t *testing.T) {
+	g := chaintest.New(t)
+	addr := func(w string) types.Address { return chaintest.Key(w).Address() }
+	pay := func(salt uint64) func(uint64, *chaintest.BlockGen) {
+		return func(h uint64, bg *chaintest.BlockGen) {
+			w := chaintest.Wallets
+			switch (h + salt) % 4 {
+			case 0:
+				bg.Pay(w[h%4], addr(w[(h+1)%4]), 1000+h, 1000+salt)
+			case 1:
+				bg.Pay(w[h%4], addr(w[h%4]), 7, 1000) // to itself
+				bg.Pay(w[(h+2)%4], addr("miner"), 5000+salt, 2000)
+			case 2:
+				bg.Pay(w[h%4], addr("nobody"), 1, 1000+h)
+			}
+		}
+	}
+	g.Branch("a", "genesis", 30, pay(0))
+	g.Branch("b", "a20", 15, pay(1)) // more work: reorg to b35
+	g.Branch("a", "a30", 10, pay(0)) // a40 beats b35: back again
+	dir := filepath.Join(t.TempDir(), "chain")
+	cfg := chain.Config{Params: g.Params}
+	c, err := chain.Open(dir, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	checkHistory(t, c, g, "genesis")
+	g.Process(c, chaintest.Seq("a", 1, 30)...)
+	checkHistory(t, c, g, "a30")
+	g.Process(c, chaintest.Seq("b", 21, 35)...)
+	g.CheckTip(c, "b35")
+	checkHistory(t, c, g, "b35")
+	g.Process(c, chaintest.Seq("a", 31, 40)...)
+	g.CheckTip(c, "a40")
+	checkHistory(t, c, g, "a40")
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := chain.Check(dir, cfg); err != nil || !r.OK() || r.History == 0 {
+		t.Fatalf("Check: %v %+v", err, r)
+	}
+	// Reindex rebuilds the same index.
+	if _, err := chain.Reindex(dir, cfg, nil); err != nil {
+		t.Fatal(err)
+	}
+	if c, err = chain.Open(dir, cfg); err != nil {
+		t.Fatal(err)
+	}
+	checkHistory(t, c, g, "a40")
+}
+
+// TestHistoryUpgrade: a database of schema version 1, without the index,
+// gets it built at Open.
+func TestHistoryUpgrade(t *testing.T) {
+	g := chaintest.New(t)
+	blocks := g.Payments("a", "genesis", 50, 3)
+	dir := filepath.Join(t.TempDir(), "chain")
+	g.Store(dir, blocks)
+	// Make it a version 1 database: no 'x' records, schema 1.
+	db, err := leveldb.OpenFile(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := new(leveldb.Batch)
+	it := db.NewIterator(util.BytesPrefix([]byte{'x'}), nil)
+	for it.Next() {
+		batch.Delete(append([]byte(nil), it.Key()...))
+	}
+	it.Release()
+	if batch.Len() == 0 {
+		t.Fatal("no history records to remove")
+	}
+	batch.Put([]byte("mschema"), []byte{1})
+	if err := db.Write(batch, nil); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	cfg := chain.Config{Params: g.Params}
+	if r, err := chain.Check(dir, cfg); err != nil || !r.OK() || r.History != 0 {
+		t.Fatalf("Check of a version 1 database: %v %+v", err, r)
+	}
+	c, err := chain.Open(dir, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkHistory(t, c, g, "a50")
+	c.Close()
+	if r, err := chain.Check(dir, cfg); err != nil || !r.OK() || r.History == 0 {
+		t.Fatalf("Check after the upgrade: %v %+v", err, r)
+	}
+}
+
