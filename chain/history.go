@@ -16,7 +16,8 @@ import (
 // block it mined, a genesis allocation — one record each:
 //
 //	'x' ‖ address ‖ height u64 ‖ pos u32 -> kind u8 ‖ counterparty (20) ‖
-//	                                        amount u64 ‖ fee u64 ‖ tx id (32)
+//	                                        amount u64 ‖ fee u64 ‖ nonce u64 ‖
+//	                                        tx id (32)
 //
 // pos is the tx's index in its block, or posReward for the block reward
 // and the genesis allocations, so that a reverse scan of an address's
@@ -62,6 +63,7 @@ type HistoryEntry struct {
 	Counterparty types.Address // the other side of a tx; zero for a reward or allocation
 	Amount       uint64        // transferred, or credited (reward, allocation)
 	Fee          uint64        // the tx's fee
+	Nonce        uint64        // the tx's nonce
 	ID           types.Hash    // the tx id; zero for a reward or allocation
 }
 
@@ -72,7 +74,7 @@ type HistoryCursor struct {
 	Pos    uint32
 }
 
-const historyValueSize = 1 + types.AddressSize + 8 + 8 + types.HashSize
+const historyValueSize = 1 + types.AddressSize + 8 + 8 + 8 + types.HashSize
 
 func historyKey(a types.Address, height uint64, pos uint32) []byte {
 	k := make([]byte, 0, 1+types.AddressSize+12)
@@ -88,6 +90,7 @@ func (e *HistoryEntry) encode() []byte {
 	v = append(v, e.Counterparty[:]...)
 	v = binary.BigEndian.AppendUint64(v, e.Amount)
 	v = binary.BigEndian.AppendUint64(v, e.Fee)
+	v = binary.BigEndian.AppendUint64(v, e.Nonce)
 	return append(v, e.ID[:]...)
 }
 
@@ -101,9 +104,10 @@ func decodeHistory(key, v []byte) (HistoryEntry, error) {
 		Pos:    binary.BigEndian.Uint32(key[1+types.AddressSize+8:]),
 		Amount: binary.BigEndian.Uint64(v[1+types.AddressSize:]),
 		Fee:    binary.BigEndian.Uint64(v[1+types.AddressSize+8:]),
+		Nonce:  binary.BigEndian.Uint64(v[1+types.AddressSize+16:]),
 	}
 	copy(e.Counterparty[:], v[1:])
-	copy(e.ID[:], v[1+types.AddressSize+16:])
+	copy(e.ID[:], v[1+types.AddressSize+24:])
 	return e, nil
 }
 
@@ -133,14 +137,14 @@ func historyOf(p *consensus.Params, blk *types.Block, ids []types.Hash) []histor
 		fees += tx.Fee // cannot overflow in a valid block
 		if from == tx.To {
 			recs = append(recs, historyRecord{from, HistoryEntry{Kind: HistorySelf, Height: h, Pos: pos,
-				Counterparty: from, Amount: tx.Amount, Fee: tx.Fee, ID: ids[i]}})
+				Counterparty: from, Amount: tx.Amount, Fee: tx.Fee, Nonce: tx.Nonce, ID: ids[i]}})
 			continue
 		}
 		recs = append(recs,
 			historyRecord{from, HistoryEntry{Kind: HistorySent, Height: h, Pos: pos,
-				Counterparty: tx.To, Amount: tx.Amount, Fee: tx.Fee, ID: ids[i]}},
+				Counterparty: tx.To, Amount: tx.Amount, Fee: tx.Fee, Nonce: tx.Nonce, ID: ids[i]}},
 			historyRecord{tx.To, HistoryEntry{Kind: HistoryReceived, Height: h, Pos: pos,
-				Counterparty: from, Amount: tx.Amount, Fee: tx.Fee, ID: ids[i]}})
+				Counterparty: from, Amount: tx.Amount, Fee: tx.Fee, Nonce: tx.Nonce, ID: ids[i]}})
 	}
 	if reward := p.Subsidy(h) + fees; reward > 0 {
 		recs = append(recs, historyRecord{blk.Header.Miner, HistoryEntry{Kind: HistoryMined, Height: h, Pos: posReward,

@@ -34,7 +34,7 @@ func historyModel(g *chaintest.Builder, tip string) map[types.Address][]chain.Hi
 			Amount: g.Params.Subsidy(h) + fees})
 		for i := len(blk.Txs) - 1; i >= 0; i-- {
 			tx := blk.Txs[i]
-			e := chain.HistoryEntry{Height: h, Pos: uint32(i), Amount: tx.Amount, Fee: tx.Fee, ID: tx.ID()}
+			e := chain.HistoryEntry{Height: h, Pos: uint32(i), Amount: tx.Amount, Fee: tx.Fee, Nonce: tx.Nonce, ID: tx.ID()}
 			from := tx.Sender()
 			if from == tx.To {
 				e.Kind, e.Counterparty = chain.HistorySelf, from
@@ -181,4 +181,3 @@ func TestHistoryUpgrade(t *testing.T) {
 		t.Fatalf("Check after the upgrade: %v %+v", err, r)
 	}
 }
-

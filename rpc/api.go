@@ -83,6 +83,38 @@ type Tx struct {
 	Raw           string `json:"raw,omitempty"` // hex of the encoding, chain_getTransaction only
 }
 
+// HistoryEntry is one event of an address's history (state_getHistory):
+// a tx it sent, received or sent to itself, pending or confirmed, the
+// reward of a block it mined, or its genesis allocation.
+type HistoryEntry struct {
+	// Direction is "sent", "received", "self", "mined" or "genesis".
+	Direction    string `json:"direction"`
+	ID           string `json:"id,omitempty"`           // the tx id; none for mined and genesis
+	Counterparty string `json:"counterparty,omitempty"` // the other address of a tx
+	Amount       string `json:"amount"`                 // transferred or credited, base units
+	Fee          string `json:"fee"`                    // the tx's fee, base units ("0" for mined and genesis)
+	Nonce        uint64 `json:"nonce"`                  // the tx's nonce (0 for mined and genesis)
+	// Pending: in the pool, not yet in a block (Height and Confirmations 0).
+	Pending       bool   `json:"pending"`
+	Height        uint64 `json:"height"`
+	BlockHash     string `json:"blockHash,omitempty"`
+	Confirmations uint64 `json:"confirmations"`
+}
+
+// History is the result of state_getHistory. Next, if not empty, is the
+// cursor of the following page.
+type History struct {
+	Address string         `json:"address"`
+	Entries []HistoryEntry `json:"entries"`
+	Next    string         `json:"next,omitempty"`
+}
+
+// HistoryOptions are state_getHistory's second param.
+type HistoryOptions struct {
+	Cursor string `json:"cursor,omitempty"`
+	Limit  int    `json:"limit,omitempty"`
+}
+
 // Account is the result of state_getAccount. PendingNonce counts the
 // sender's pooled txs: the nonce its next tx should use.
 type Account struct {
@@ -217,10 +249,15 @@ type Backend interface {
 	Block(h types.Hash) (*types.Block, error)
 	TxLocation(id types.Hash) (chain.TxLocation, error)
 	Account(addr types.Address) (chain.Account, error)
+	// History pages addr's main-chain history (chain.Chain.History).
+	History(addr types.Address, before *chain.HistoryCursor, limit int) ([]chain.HistoryEntry, bool, error)
 	Genesis() types.Hash
 
 	// PoolTx returns a pooled tx.
 	PoolTx(id types.Hash) (*types.Tx, bool)
+	// PoolTouching returns the pooled txs from or to addr
+	// (txpool.Pool.Touching).
+	PoolTouching(addr types.Address) []*types.Tx
 	PoolStatus() PoolStatus
 	PoolContent() PoolContent
 	// NextNonce is the nonce the sender's next tx should carry, counting

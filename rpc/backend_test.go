@@ -109,6 +109,10 @@ func (b *testBackend) TxLocation(id types.Hash) (chain.TxLocation, error) { retu
 func (b *testBackend) Account(a types.Address) (chain.Account, error)     { return b.c.Account(a) }
 func (b *testBackend) Genesis() types.Hash                                { return b.c.GenesisHash() }
 func (b *testBackend) PoolTx(id types.Hash) (*types.Tx, bool)             { return b.pool.Get(id) }
+func (b *testBackend) PoolTouching(a types.Address) []*types.Tx           { return b.pool.Touching(a) }
+func (b *testBackend) History(a types.Address, before *chain.HistoryCursor, limit int) ([]chain.HistoryEntry, bool, error) {
+	return b.c.History(a, before, limit)
+}
 
 func (b *testBackend) PoolStatus() PoolStatus {
 	s := b.pool.Status()

@@ -199,6 +199,12 @@ func (c *Client) Account(ctx context.Context, addr string) (*Account, error) {
 
 // SendTx submits a signed tx and returns its id. A refusal is an *Error
 // with Code CodeTxRejected and the txpool's reason in Reason().
+// History returns a page of addr's history (state_getHistory); cursor ""
+// is the first page, limit 0 the server's default.
+func (c *Client) History(ctx context.Context, addr, cursor string, limit int) (*History, error) {
+	return callResult[History](ctx, c, "state_getHistory", []any{addr, HistoryOptions{Cursor: cursor, Limit: limit}})
+}
+
 func (c *Client) SendTx(ctx context.Context, tx *types.Tx) (string, error) {
 	return c.SendRawTx(ctx, hex.EncodeToString(tx.Encode()))
 }

@@ -9,6 +9,7 @@
 //	chain_getHeader       [ref]                        -> Header      {ref|hash|height}
 //	chain_getTransaction  [id]                         -> Tx          {id}; status pending/confirmed
 //	state_getAccount      [address]                    -> Account     {address}
+//	state_getHistory      [address, {cursor?, limit?}] -> History     {address, options}
 //	tx_send               [rawTxHex]                   -> SendResult  {raw}
 //	txpool_status         []                           -> PoolStatus
 //	txpool_content        []                           -> PoolContent

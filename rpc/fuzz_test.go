@@ -40,3 +40,21 @@ func FuzzServeHTTP(f *testing.F) {
 		}
 	})
 }
+
+// FuzzHistoryCursor: state_getHistory's cursor parser accepts exactly the
+// cursors it prints (each reads back to itself) and refuses the rest
+// without panicking.
+func FuzzHistoryCursor(f *testing.F) {
+	for _, s := range []string{"", "p0", "p17", "c5.0", "c18446744073709551615.4294967295", "c1.4294967296", "p-1", "p01", "c.", "x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := parseHistoryCursor(s)
+		if err != nil || s == "" {
+			return
+		}
+		if got := c.String(); got != s {
+			t.Fatalf("cursor %q reads back as %q", s, got)
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -28,6 +29,7 @@ func (s *Server) bind() (m handler.Map, admin, waits map[string]bool) {
 		"chain_getHeader":      s.chainGetHeader,
 		"chain_getTransaction": s.chainGetTransaction,
 		"state_getAccount":     s.stateGetAccount,
+		"state_getHistory":     s.stateGetHistory,
 		"tx_send":              s.txSend,
 		"txpool_status":        s.txpoolStatus,
 		"txpool_content":       s.txpoolContent,
@@ -183,6 +185,140 @@ func (s *Server) stateGetAccount(_ context.Context, req *jrpc2.Request) (any, er
 		Nonce:        acc.Nonce,
 		PendingNonce: s.b.NextNonce(addr),
 	}, nil
+}
+
+// History page sizes of state_getHistory.
+const (
+	DefaultHistoryLimit = 50
+	MaxHistoryLimit     = 1000
+)
+
+// historyCursor is state_getHistory's cursor, opaque to clients: "p<k>"
+// continues the pending entries after the first k, "c<height>.<pos>"
+// the confirmed ones older than that place.
+type historyCursor struct {
+	pending   int
+	confirmed *chain.HistoryCursor
+}
+
+func (c historyCursor) String() string {
+	if c.confirmed != nil {
+		return fmt.Sprintf("c%d.%d", c.confirmed.Height, c.confirmed.Pos)
+	}
+	return "p" + strconv.Itoa(c.pending)
+}
+
+func parseHistoryCursor(s string) (historyCursor, error) {
+	bad := fmt.Errorf("cursor %q: not one state_getHistory returned", s)
+	switch {
+	case s == "":
+		return historyCursor{}, nil
+	case s[0] == 'p':
+		k, err := strconv.Atoi(s[1:])
+		if err != nil || k < 0 || strconv.Itoa(k) != s[1:] {
+			return historyCursor{}, bad
+		}
+		return historyCursor{pending: k}, nil
+	case s[0] == 'c':
+		h, p, ok := strings.Cut(s[1:], ".")
+		height, err1 := strconv.ParseUint(h, 10, 64)
+		pos, err2 := strconv.ParseUint(p, 10, 32)
+		c := historyCursor{confirmed: &chain.HistoryCursor{Height: height, Pos: uint32(pos)}}
+		if !ok || err1 != nil || err2 != nil || c.String() != s { // one spelling per cursor
+			return historyCursor{}, bad
+		}
+		return c, nil
+	}
+	return historyCursor{}, bad
+}
+
+func decodeHistoryOptions(dst *HistoryOptions) func(json.RawMessage) error {
+	return func(v json.RawMessage) error {
+		d := json.NewDecoder(bytes.NewReader(v))
+		d.DisallowUnknownFields()
+		if err := d.Decode(dst); err != nil {
+			return fmt.Errorf("want an object {\"cursor\": string, \"limit\": number}, got %s", describe(v))
+		}
+		return nil
+	}
+}
+
+func (s *Server) stateGetHistory(_ context.Context, req *jrpc2.Request) (any, error) {
+	var addr types.Address
+	var opts HistoryOptions
+	if err := bindParams(req,
+		param{names: []string{"address"}, decode: decodeAddress(&addr)},
+		param{names: []string{"options"}, optional: true, decode: decodeHistoryOptions(&opts)}); err != nil {
+		return nil, err
+	}
+	limit := opts.Limit
+	switch {
+	case limit == 0:
+		limit = DefaultHistoryLimit
+	case limit < 0 || limit > MaxHistoryLimit:
+		return nil, errInvalidParams("options: limit %d: want 1 to %d", limit, MaxHistoryLimit)
+	}
+	cur, err := parseHistoryCursor(opts.Cursor)
+	if err != nil {
+		return nil, errInvalidParams("options: %v", err)
+	}
+	out := &History{Address: addr.String(), Entries: []HistoryEntry{}}
+	if cur.confirmed == nil { // the pending entries come first
+		pool := s.b.PoolTouching(addr)
+		for i := cur.pending; i < len(pool) && len(out.Entries) < limit; i++ {
+			out.Entries = append(out.Entries, pendingEntry(addr, pool[i]))
+		}
+		if n := cur.pending + len(out.Entries); n < len(pool) {
+			out.Next = historyCursor{pending: n}.String()
+			return out, nil
+		}
+	}
+	tip := s.b.Tip()
+	entries, more, err := s.b.History(addr, cur.confirmed, limit-len(out.Entries))
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		out.Entries = append(out.Entries, s.confirmedEntry(e, tip.Height))
+	}
+	switch {
+	case more:
+		last := entries[len(entries)-1]
+		out.Next = historyCursor{confirmed: &chain.HistoryCursor{Height: last.Height, Pos: last.Pos}}.String()
+	case len(out.Entries) == limit && len(entries) == 0 && cur.confirmed == nil:
+		// The page filled with pending entries: the confirmed follow.
+		out.Next = historyCursor{confirmed: &chain.HistoryCursor{Height: tip.Height + 1}}.String()
+	}
+	return out, nil
+}
+
+func pendingEntry(addr types.Address, tx *types.Tx) HistoryEntry {
+	e := HistoryEntry{ID: tx.ID().String(), Amount: strconv.FormatUint(tx.Amount, 10),
+		Fee: strconv.FormatUint(tx.Fee, 10), Nonce: tx.Nonce, Pending: true}
+	switch from := tx.Sender(); {
+	case from == tx.To:
+		e.Direction, e.Counterparty = chain.HistorySelf.String(), from.String()
+	case from == addr:
+		e.Direction, e.Counterparty = chain.HistorySent.String(), tx.To.String()
+	default:
+		e.Direction, e.Counterparty = chain.HistoryReceived.String(), from.String()
+	}
+	return e
+}
+
+func (s *Server) confirmedEntry(e chain.HistoryEntry, tip uint64) HistoryEntry {
+	out := HistoryEntry{Direction: e.Kind.String(), Amount: strconv.FormatUint(e.Amount, 10),
+		Fee: strconv.FormatUint(e.Fee, 10), Height: e.Height}
+	if e.Height <= tip {
+		out.Confirmations = tip - e.Height + 1
+	}
+	if info, err := s.b.HeaderByHeight(e.Height); err == nil {
+		out.BlockHash = info.Hash.String()
+	}
+	if e.Kind != chain.HistoryMined && e.Kind != chain.HistoryGenesis {
+		out.ID, out.Counterparty, out.Nonce = e.ID.String(), e.Counterparty.String(), e.Nonce
+	}
+	return out
 }
 
 // rejecter is a txpool refusal (txpool.RejectError), found without

@@ -576,6 +576,33 @@ func (p *Pool) Content() []SenderTxs {
 	return out
 }
 
+// Touching returns the pooled txs that touch addr: its own, pending then
+// queued in nonce order, then those paying it, by sender and nonce. It
+// scans the pool (at most Config.MaxTxs txs). Safe for concurrent use.
+func (p *Pool) Touching(addr types.Address) []*types.Tx {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	var out []*types.Tx
+	if s := p.senders[addr]; s != nil {
+		for _, e := range s.txs {
+			out = append(out, e.tx)
+		}
+	}
+	own := len(out)
+	for _, e := range p.byID {
+		if e.tx.To == addr && e.tx.Sender() != addr {
+			out = append(out, e.tx)
+		}
+	}
+	slices.SortFunc(out[own:], func(a, b *types.Tx) int {
+		if c := cmp.Compare(string(a.From[:]), string(b.From[:])); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Nonce, b.Nonce)
+	})
+	return out
+}
+
 // NextNonce returns the nonce a new tx of addr should use: the account's
 // nonce on the chain plus its pending txs in the pool. Safe for concurrent
 // use.

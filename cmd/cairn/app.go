@@ -91,6 +91,7 @@ func newApp(stdout, stderr io.Writer, stdin io.Reader) *cli.App {
 		Commands: []*cli.Command{
 			walletCommand(s),
 			balanceCommand(s),
+			historyCommand(s),
 			sendCommand(s),
 			statusCommand(s),
 			blockCommand(s),
