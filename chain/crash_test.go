@@ -364,6 +364,9 @@ func (s *crashSet) check(t *testing.T, dir string) string {
 		}
 	}
 
+	// The address history index lists exactly the main chain's events.
+	checkHistory(t, c, s.g, name)
+
 	// Fork choice: every block is valid, so no stored block may have more
 	// work than the tip.
 	for _, n := range s.order {

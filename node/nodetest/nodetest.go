@@ -43,6 +43,9 @@ type Options struct {
 	// MaxPresyncHeaders sets p2p.Config.MaxPresyncHeaders of every node
 	// (0: its default).
 	MaxPresyncHeaders int
+	// RPC gives every node an RPC server on a free loopback port
+	// (Node.RPCURL).
+	RPC bool
 }
 
 // Harness is a network of in-process nodes.
@@ -115,13 +118,17 @@ func (h *Harness) start(nd *Node) {
 	}
 	nd.host = hst
 	logger := slog.New(slog.NewTextHandler(h.logs.writer(nd.Name), &slog.HandlerOptions{Level: h.opts.LogLevel}))
-	n, err := node.New(node.Config{
+	cfg := node.Config{
 		Params:  h.Params,
 		DataDir: nd.dir,
 		P2P: p2p.Config{Host: hst, NoDHT: true, RequestTimeout: 5 * time.Second,
 			MaxPresyncHeaders: h.opts.MaxPresyncHeaders},
 		Logger: logger,
-	})
+	}
+	if h.opts.RPC {
+		cfg.RPC.Addr = "127.0.0.1:0"
+	}
+	n, err := node.New(cfg)
 	if err != nil {
 		h.t.Fatalf("nodetest: %s: %v", nd.Name, err)
 	}
