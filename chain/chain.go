@@ -103,8 +103,10 @@ type Chain struct {
 	index      map[types.Hash]*blockNode
 	candidates map[*blockNode]struct{}
 	// leaves are the headers without children; fallbacks the parents of
-	// blocks marked invalid. The best header is among them.
-	leaves, fallbacks map[*blockNode]struct{}
+	// blocks marked invalid. The best header is among them. deadLeaves
+	// are the leaves found invalid, which recomputeBestHeader moves out
+	// of leaves for good (Tips lists them).
+	leaves, fallbacks, deadLeaves map[*blockNode]struct{}
 	// invalidNodes are the blocks marked invalid (statusInvalid);
 	// invalidEpoch counts them, starting at 1. See isInvalid.
 	invalidNodes []*blockNode
@@ -232,6 +234,7 @@ func newChain(ldb *leveldb.DB, cfg Config) (*Chain, error) {
 		index:        make(map[types.Hash]*blockNode),
 		candidates:   make(map[*blockNode]struct{}),
 		leaves:       make(map[*blockNode]struct{}),
+		deadLeaves:   make(map[*blockNode]struct{}),
 		fallbacks:    make(map[*blockNode]struct{}),
 		invalidEpoch: 1,
 		orphans:      newOrphanPool(cfg.MaxOrphans, cfg.MaxOrphanBytes, cfg.OrphanTTL),
@@ -449,6 +452,9 @@ func (c *Chain) recomputeBestHeader() {
 			switch {
 			case c.isInvalid(n):
 				delete(set, n) // for good: nothing is added below an invalid block
+				if len(n.children) == 0 {
+					c.deadLeaves[n] = struct{}{}
+				}
 			case n.betterThan(c.bestHeader):
 				c.bestHeader = n
 			}

@@ -34,6 +34,7 @@ func (b *rpcBackend) Account(a types.Address) (chain.Account, error) { return b.
 func (b *rpcBackend) Genesis() types.Hash                            { return b.cfg.Params.GenesisHash() }
 func (b *rpcBackend) PoolTx(id types.Hash) (*types.Tx, bool)         { return b.pool.Get(id) }
 func (b *rpcBackend) PoolTouching(a types.Address) []*types.Tx       { return b.pool.Touching(a) }
+func (b *rpcBackend) Tips() []chain.BranchTip                        { return b.chain.Tips() }
 func (b *rpcBackend) History(a types.Address, before *chain.HistoryCursor, limit int) ([]chain.HistoryEntry, bool, error) {
 	return b.chain.History(a, before, limit)
 }

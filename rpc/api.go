@@ -83,6 +83,18 @@ type Tx struct {
 	Raw           string `json:"raw,omitempty"` // hex of the encoding, chain_getTransaction only
 }
 
+// ChainTip is one branch tip of the block tree (chain_getTips).
+type ChainTip struct {
+	Height uint64 `json:"height"`
+	Hash   string `json:"hash"`
+	// BranchLen is the number of blocks from the fork point with the
+	// main chain to this tip (0 for the active tip).
+	BranchLen uint64 `json:"branchLen"`
+	// Status is "active", "valid-fork", "valid-headers", "headers-only"
+	// or "invalid", as Bitcoin Core's getchaintips.
+	Status string `json:"status"`
+}
+
 // HistoryEntry is one event of an address's history (state_getHistory):
 // a tx it sent, received or sent to itself, pending or confirmed, the
 // reward of a block it mined, or its genesis allocation.
@@ -246,6 +258,8 @@ type Backend interface {
 	Tip() chain.Tip
 	Header(h types.Hash) (chain.HeaderInfo, error)
 	HeaderByHeight(height uint64) (chain.HeaderInfo, error)
+	// Tips lists every branch tip (chain.Chain.Tips).
+	Tips() []chain.BranchTip
 	Block(h types.Hash) (*types.Block, error)
 	TxLocation(id types.Hash) (chain.TxLocation, error)
 	Account(addr types.Address) (chain.Account, error)

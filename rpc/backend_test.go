@@ -110,6 +110,7 @@ func (b *testBackend) Account(a types.Address) (chain.Account, error)     { retu
 func (b *testBackend) Genesis() types.Hash                                { return b.c.GenesisHash() }
 func (b *testBackend) PoolTx(id types.Hash) (*types.Tx, bool)             { return b.pool.Get(id) }
 func (b *testBackend) PoolTouching(a types.Address) []*types.Tx           { return b.pool.Touching(a) }
+func (b *testBackend) Tips() []chain.BranchTip                            { return b.c.Tips() }
 func (b *testBackend) History(a types.Address, before *chain.HistoryCursor, limit int) ([]chain.HistoryEntry, bool, error) {
 	return b.c.History(a, before, limit)
 }

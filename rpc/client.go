@@ -199,6 +199,15 @@ func (c *Client) Account(ctx context.Context, addr string) (*Account, error) {
 
 // SendTx submits a signed tx and returns its id. A refusal is an *Error
 // with Code CodeTxRejected and the txpool's reason in Reason().
+// Tips returns every branch tip (chain_getTips).
+func (c *Client) Tips(ctx context.Context) ([]ChainTip, error) {
+	tips, err := callResult[[]ChainTip](ctx, c, "chain_getTips", nil)
+	if err != nil {
+		return nil, err
+	}
+	return *tips, nil
+}
+
 // History returns a page of addr's history (state_getHistory); cursor ""
 // is the first page, limit 0 the server's default.
 func (c *Client) History(ctx context.Context, addr, cursor string, limit int) (*History, error) {

@@ -8,6 +8,7 @@
 //	chain_getBlock        [ref, full?]                 -> Block       {ref|hash|height, full}
 //	chain_getHeader       [ref]                        -> Header      {ref|hash|height}
 //	chain_getTransaction  [id]                         -> Tx          {id}; status pending/confirmed
+//	chain_getTips         []                           -> []ChainTip
 //	state_getAccount      [address]                    -> Account     {address}
 //	state_getHistory      [address, {cursor?, limit?}] -> History     {address, options}
 //	tx_send               [rawTxHex]                   -> SendResult  {raw}

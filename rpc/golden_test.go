@@ -115,6 +115,12 @@ func goldenFiles(b *testBackend) []goldenFile {
 			{comment: "Bad params: a tx id is 64 hex digits.", body: req(5, "chain_getTransaction", `["xyz"]`)},
 			{comment: "Bad params: a tx id is a string.", body: req(6, "chain_getTransaction", `[12]`)},
 		}},
+		{"chain_getTips", []goldenCase{
+			{comment: "Every branch tip: the active one, then by height — here a header known ahead of the tip " +
+				"(headers-only) and a side block stored but never connected (valid-headers).",
+				body: req(1, "chain_getTips", "")},
+			{comment: "chain_getTips takes no params.", body: req(2, "chain_getTips", "[true]")},
+		}},
 		{"state_getAccount", []goldenCase{
 			{comment: "An account: balance (base units, decimal string), nonce, and pendingNonce counting pooled txs.",
 				body: req(1, "state_getAccount", fmt.Sprintf("[%q]", chaintest.Key("carol").Address()))},

@@ -28,6 +28,7 @@ func (s *Server) bind() (m handler.Map, admin, waits map[string]bool) {
 		"chain_getBlock":       s.chainGetBlock,
 		"chain_getHeader":      s.chainGetHeader,
 		"chain_getTransaction": s.chainGetTransaction,
+		"chain_getTips":        s.chainGetTips,
 		"state_getAccount":     s.stateGetAccount,
 		"state_getHistory":     s.stateGetHistory,
 		"tx_send":              s.txSend,
@@ -85,6 +86,18 @@ func (s *Server) chainGetHead(_ context.Context, req *jrpc2.Request) (any, error
 		Bits:      bitsString(tip.Header.Bits),
 		StateRoot: tip.Header.StateRoot.String(),
 	}, nil
+}
+
+func (s *Server) chainGetTips(_ context.Context, req *jrpc2.Request) (any, error) {
+	if err := noParams(req); err != nil {
+		return nil, err
+	}
+	tips := s.b.Tips()
+	out := make([]ChainTip, len(tips))
+	for i, t := range tips {
+		out[i] = ChainTip{Height: t.Height, Hash: t.Hash.String(), BranchLen: t.BranchLen, Status: t.Status}
+	}
+	return out, nil
 }
 
 // refParams are the params of chain_getBlock and chain_getHeader.
