@@ -20,8 +20,8 @@ func TestTips(t *testing.T) {
 	g := chaintest.New(t)
 	g.Chain("a", "genesis", 5)
 	other := func(_ uint64, bg *chaintest.BlockGen) { bg.Header.Time++ } // not the a block of that height
-	g.Branch("e", "a3", 3, other) // e4, e5, e6: beats a5
-	g.Chain("a", "a5", 2)         // a6, a7: beats e6
+	g.Branch("e", "a3", 3, other)                                        // e4, e5, e6: beats a5
+	g.Chain("a", "a5", 2)                                                // a6, a7: beats e6
 	g.Branch("b", "a2", 2, other)
 	g.Block("d3", "a2", func(bg *chaintest.BlockGen) {
 		bg.Header.Time += 2
