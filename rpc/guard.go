@@ -61,7 +61,7 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		refuse(w, http.StatusForbidden, "invalid request: host "+quote(r.Host)+" not allowed (see --rpc.hosts)")
 		return
 	}
-	if origin, ok := r.Header["Origin"]; ok {
+	if origin, ok := r.Header["Origin"]; ok && !sameOrigin(origin[0], r) {
 		if g.cors == nil || !g.cors.OriginAllowed(r) {
 			refuse(w, http.StatusForbidden, "invalid request: origin "+quote(origin[0])+" not allowed (see --rpc.cors)")
 			return
@@ -70,6 +70,14 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g.next.ServeHTTP(w, r)
+}
+
+// sameOrigin reports whether origin is the server's own, as a page it
+// serves (the explorer) sends with its requests and WebSocket: the
+// scheme://host:port the request was made to. The Host was checked
+// first, so a rebinding attacker's name never gets here.
+func sameOrigin(origin string, r *http.Request) bool {
+	return r.Host != "" && (origin == "http://"+r.Host || origin == "https://"+r.Host)
 }
 
 // hostAllowed reports whether a request's Host names this server: empty

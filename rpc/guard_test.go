@@ -67,18 +67,25 @@ func TestGuardHost(t *testing.T) {
 func TestGuardOrigin(t *testing.T) {
 	// No origin listed: every browser request is refused before it runs.
 	h, n := guarded(nil, nil)
-	for _, o := range []string{"https://attacker.example", "null", "http://127.0.0.1:7731"} {
+	for _, o := range []string{"https://attacker.example", "null", "http://127.0.0.1:7799", "http://localhost:7731"} {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, post("127.0.0.1:7731", o))
 		if w.Code != http.StatusForbidden || *n != 0 || !strings.Contains(errorOf(t, w.Body.Bytes()).Message, "see --rpc.cors") {
 			t.Errorf("origin %q: HTTP %d, handled %d: %s", o, w.Code, *n, w.Body.Bytes())
 		}
 	}
+	// The node's own origin — a page it serves, the explorer — is served.
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, post("127.0.0.1:7731", "http://127.0.0.1:7731"))
+	if w.Code != http.StatusOK || *n != 1 {
+		t.Errorf("same origin: HTTP %d, handled %d: %s", w.Code, *n, w.Body.Bytes())
+	}
+	*n = 0
 
 	// A listed origin is served with CORS headers; another is refused.
 	const wallet = "https://wallet.example"
 	h, n = guarded(nil, []string{wallet})
-	w := httptest.NewRecorder()
+	w = httptest.NewRecorder()
 	h.ServeHTTP(w, post("127.0.0.1:7731", wallet))
 	if w.Code != http.StatusOK || *n != 1 || w.Header().Get("Access-Control-Allow-Origin") != wallet {
 		t.Errorf("listed origin: HTTP %d, handled %d, Allow-Origin %q", w.Code, *n, w.Header().Get("Access-Control-Allow-Origin"))

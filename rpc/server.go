@@ -122,8 +122,10 @@ type Server struct {
 	tokenSum [sha256.Size]byte
 	blocks   *blockCache
 	handler  http.Handler
+	mux      *http.ServeMux
 
 	mu      sync.Mutex // guards the fields below
+	home    string     // where GET / redirects a browser (Handle); "" none
 	hs      *http.Server
 	addr    string
 	started bool
@@ -162,8 +164,37 @@ func newServer(cfg Config, b Backend, methods handler.Map) (*Server, error) {
 	} else {
 		s.methods, s.admin, s.waits = s.bind()
 	}
-	s.handler = newGuard(s.cfg.Hosts, s.cfg.CORS, http.HandlerFunc(s.serveHTTP))
+	s.mux = http.NewServeMux()
+	s.mux.HandleFunc("/", s.serveRoot)
+	s.handler = newGuard(s.cfg.Hosts, s.cfg.CORS, s.mux)
 	return s, nil
+}
+
+// Handle serves h at pattern (an http.ServeMux pattern such as
+// "/explorer/") beside the API, behind the same Host and Origin guard; with
+// home set, GET / from a browser redirects to pattern. Call it before Start.
+func (s *Server) Handle(pattern string, h http.Handler, home bool) {
+	s.mux.Handle(pattern, h)
+	if home {
+		s.mu.Lock()
+		s.home = pattern
+		s.mu.Unlock()
+	}
+}
+
+// serveRoot answers every path no Handle pattern takes: GET / from a
+// browser (it accepts text/html) goes to the home page if one is mounted;
+// anything else is the JSON-RPC exchange of serveHTTP.
+func (s *Server) serveRoot(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	home := s.home
+	s.mu.Unlock()
+	if home != "" && r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
+		strings.Contains(r.Header.Get("Accept"), "text/html") {
+		http.Redirect(w, r, home, http.StatusFound)
+		return
+	}
+	s.serveHTTP(w, r)
 }
 
 // Handler returns the HTTP handler of the API (every path). Usable
