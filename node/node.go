@@ -21,6 +21,7 @@ import (
 	"github.com/cairn-ledger/cairn/consensus"
 	"github.com/cairn-ledger/cairn/p2p"
 	"github.com/cairn-ledger/cairn/rpc"
+	"github.com/cairn-ledger/cairn/rpc/explorer"
 	"github.com/cairn-ledger/cairn/txpool"
 )
 
@@ -147,6 +148,13 @@ func New(cfg Config) (*Node, error) {
 			c.Close()
 			return nil, err
 		}
+		ex, err := explorer.New((*rpcBackend)(n), explorer.Config{Logger: log.With("module", "explorer")})
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		n.rpc.Handle(explorer.DefaultPrefix, ex, true)
+		n.OnTipChange(ex.TipChanged)
 	}
 	tip := c.Tip()
 	log.Info("chain opened", "network", cfg.Params.Network, "genesis", cfg.Params.GenesisHash(),

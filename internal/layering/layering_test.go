@@ -1,6 +1,7 @@
 // Package layering holds the test that keeps the import direction the
 // README's package map describes: chain/types <- consensus <- chain <-
-// {txpool, p2p, rpc} <- node <- cmd/*, with wallet on chain/types alone.
+// {txpool, p2p, rpc} <- node <- cmd/*, with rpc <- rpc/explorer <- node
+// and wallet on chain/types alone.
 package layering
 
 import (
@@ -16,14 +17,15 @@ const module = "github.com/cairn-ledger/cairn/"
 // non-test code may import. The programs (cmd/*, sim, loadtest, testnet)
 // and test helpers may import what they need; nothing imports cmd/*.
 var allowed = map[string][]string{
-	"chain/types": {},
-	"consensus":   {"chain/types"},
-	"chain":       {"chain/types", "consensus"},
-	"txpool":      {"chain", "chain/types", "consensus"},
-	"p2p":         {"chain", "chain/types", "consensus"},
-	"rpc":         {"chain", "chain/types", "consensus"},
-	"wallet":      {"chain/types"},
-	"node":        {"chain", "chain/types", "consensus", "txpool", "p2p", "rpc"},
+	"chain/types":  {},
+	"consensus":    {"chain/types"},
+	"chain":        {"chain/types", "consensus"},
+	"txpool":       {"chain", "chain/types", "consensus"},
+	"p2p":          {"chain", "chain/types", "consensus"},
+	"rpc":          {"chain", "chain/types", "consensus"},
+	"rpc/explorer": {"chain", "chain/types", "consensus", "rpc"},
+	"wallet":       {"chain/types"},
+	"node":         {"chain", "chain/types", "consensus", "txpool", "p2p", "rpc", "rpc/explorer"},
 }
 
 func TestImportDirection(t *testing.T) {
