@@ -236,6 +236,7 @@ func printIntro(ctx context.Context, w io.Writer, root string, n *Network) {
 	fmt.Fprintln(w)
 	for _, nd := range tn.Nodes {
 		fmt.Fprintf(w, "  %s  rpc %s  p2p %s\n", nd.Name, nd.RPCURL(), nd.P2PAddr())
+		fmt.Fprintf(w, "         explorer %s/explorer/\n", nd.RPCURL())
 		if nd.Mining {
 			fmt.Fprintf(w, "         mining to wallet %s %s\n", nd.MinerWallet, nd.MinerAddr)
 		}
