@@ -31,7 +31,7 @@ type WSClient struct {
 	// before Subscribe registered it (a few at most).
 	early map[string][]json.RawMessage
 	err   error         // why the connection ended
-	done    chan struct{} // closed when it has
+	done  chan struct{} // closed when it has
 }
 
 type wsResponse struct {
