@@ -99,6 +99,7 @@ func newApp(stdout, stderr io.Writer, stdin io.Reader) *cli.App {
 			peersCommand(s),
 			mempoolCommand(s),
 			minerCommand(s),
+			genesisCommand(s),
 			versionCommand(s),
 		},
 		// Errors come back from Run; run prints them as one line.
