@@ -215,15 +215,22 @@ func writeBlock(w io.Writer, b *rpc.Block) {
 
 func txCommand(s *streams) *cli.Command {
 	return &cli.Command{
-		Name:      "tx",
-		Usage:     "show a transaction and whether it is pending or confirmed",
-		ArgsUsage: "ID",
+		Name:        "tx",
+		Usage:       "show a transaction by id and whether it is pending or confirmed; sign, decode, broadcast, bump or cancel one",
+		ArgsUsage:   "ID",
+		Subcommands: txSubcommands(s),
 		Action: action(s, func(e *env) error {
+			if e.c.NArg() == 0 || e.c.Args().First() == "help" {
+				return unknownCommand(e.c)
+			}
 			a, err := e.args("ID")
 			if err != nil {
 				return err
 			}
 			id, err := types.ParseHash(a[0])
+			if err != nil && strings.Trim(a[0], "0123456789abcdefABCDEF") != "" {
+				return usagef("%q is neither a transaction id (64 hex digits) nor a command (see %s --help)", a[0], e.c.Command.HelpName)
+			}
 			if err != nil {
 				return usagef("%q is not a transaction id: %v", a[0], err)
 			}
