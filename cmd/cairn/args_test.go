@@ -22,6 +22,7 @@ func TestIntersperse(t *testing.T) {
 		{"cairn --rpc u tx abc --json", "cairn --rpc u tx --json abc"},
 		{"cairn tx abc --rpc u", "cairn --rpc u tx abc"},
 		{"cairn tx sign --from a --json --nonce 2", "cairn tx sign --from a --json --nonce 2"},
+		{"cairn tx bump abc --fee 1 --json", "cairn tx bump --fee 1 --json abc"},
 		{"cairn tx decode abc --genesis g --rpc u", "cairn --rpc u tx decode --genesis g abc"},
 		{"cairn tx broadcast abc --password-file f", "cairn --password-file f tx broadcast abc"},
 		{"cairn send --from a --nonce -1", "cairn send --from a --nonce -1"},

@@ -64,6 +64,8 @@ func txSubcommands(s *streams) []*cli.Command {
 			UsageText: broadcastUsage,
 			Action:    action(s, txBroadcast),
 		},
+		replaceCommand(s, false),
+		replaceCommand(s, true),
 	}
 }
 

@@ -260,6 +260,15 @@ func TestTxErrors(t *testing.T) {
 		{name: "broadcast: trailing bytes", args: []string{"tx", "broadcast", raw + "00"}, code: exitUsage,
 			want: "cairn: raw transaction: 143 bytes, 1 more than the transaction: with its 0-byte memo it is 142 bytes"},
 		{name: "broadcast: node down", args: []string{"tx", "broadcast", raw}, want: unreachable},
+		{name: "bump: no id", args: []string{"tx", "bump"}, code: exitUsage, want: "cairn: missing ID (usage: cairn tx bump ID [--fee CRN])"},
+		{name: "bump: bad id", args: []string{"tx", "bump", "abc"}, code: exitUsage,
+			want: `cairn: "abc" is not a transaction id: …`},
+		{name: "bump: bad fee", args: []string{"tx", "bump", id, "--fee", "1.5CRN"},
+			want: `cairn: --fee "1.5CRN": not a decimal amount (want digits or digits.digits)`},
+		{name: "bump: node down", args: []string{"tx", "bump", id}, want: unreachable},
+		{name: "cancel: extra argument", args: []string{"tx", "cancel", id, id}, code: exitUsage,
+			want: fmt.Sprintf(`cairn: unexpected argument %q after ID (usage: cairn tx cancel ID [--fee CRN])`, id)},
+		{name: "cancel: node down", args: []string{"tx", "cancel", id, "--fee", "1"}, want: unreachable},
 		{name: "send: bad nonce", args: []string{"send", "--from", "alice", "--to", "bob", "--amount", "1", "--nonce", "1.5"}, code: exitUsage,
 			want: `cairn: --nonce "1.5": want a whole number, the count of the sender's earlier transactions`},
 		{name: "send --nonce: node down", args: []string{"send", "--from", "alice", "--to", "bob", "--amount", "1", "--nonce", "3"}, want: unreachable},
@@ -284,7 +293,7 @@ func TestTxErrors(t *testing.T) {
 
 	// cairn tx alone shows its subcommands.
 	out := c.ok("tx")
-	for _, sub := range []string{"sign", "decode", "broadcast"} {
+	for _, sub := range []string{"sign", "decode", "broadcast", "bump", "cancel"} {
 		if !strings.Contains(out, sub) {
 			t.Errorf("cairn tx does not list %s:\n%s", sub, out)
 		}
