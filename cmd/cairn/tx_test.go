@@ -2,10 +2,12 @@ package main
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -298,4 +300,26 @@ func TestTxErrors(t *testing.T) {
 			t.Errorf("cairn tx does not list %s:\n%s", sub, out)
 		}
 	}
+}
+
+// FuzzParseNonce: parseNonce never panics, accepts exactly the decimal
+// form of a uint64 (leading zeros aside), and refuses anything else as a
+// usage mistake, on one line.
+func FuzzParseNonce(f *testing.F) {
+	for _, s := range []string{"0", "7", "007", "-1", "18446744073709551615", "18446744073709551616", "1.5", "", "0x10", "+3", " 4"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := parseNonce("--nonce", s)
+		if err != nil {
+			var ue *usageError
+			if !errors.As(err, &ue) || strings.ContainsAny(err.Error(), "\r\n") || !strings.HasPrefix(err.Error(), "--nonce ") {
+				t.Fatalf("parseNonce(%q): %q, want one usage line naming --nonce", s, err)
+			}
+			return
+		}
+		if strings.TrimLeft(s, "0") != strings.TrimLeft(strconv.FormatUint(n, 10), "0") || strings.Trim(s, "0123456789") != "" {
+			t.Fatalf("parseNonce(%q) = %d", s, n)
+		}
+	})
 }
