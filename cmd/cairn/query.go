@@ -164,7 +164,6 @@ func blockCommand(s *streams) *cli.Command {
 // parseBlockRef reads a block height (digits) or hash (64 hex digits),
 // naming what is wrong with anything else.
 func parseBlockRef(ref string) (height uint64, hash types.Hash, byHeight bool, err error) {
-	isDigits := func(s string) bool { return s != "" && strings.Trim(s, "0123456789") == "" }
 	switch {
 	case strings.HasPrefix(ref, "-") && isDigits(ref[1:]):
 		return 0, hash, false, usagef("block height %s: a height is 0 or more", ref)
@@ -180,6 +179,9 @@ func parseBlockRef(ref string) (height uint64, hash types.Hash, byHeight bool, e
 	}
 	return 0, hash, false, nil
 }
+
+// isDigits reports whether s is one or more decimal digits.
+func isDigits(s string) bool { return s != "" && strings.Trim(s, "0123456789") == "" }
 
 func writeBlock(w io.Writer, b *rpc.Block) {
 	var t kv

@@ -219,7 +219,6 @@ func sentTx(id string, tx *types.Tx) *kv {
 // parseNonce parses a tx nonce given with flag.
 func parseNonce(flag, s string) (uint64, error) {
 	n, err := strconv.ParseUint(s, 10, 64)
-	isDigits := func(s string) bool { return s != "" && strings.Trim(s, "0123456789") == "" }
 	switch {
 	case err == nil:
 		return n, nil
