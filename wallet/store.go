@@ -240,6 +240,23 @@ func (s *Store) Address(name string) (types.Address, error) {
 	return f.Address, nil
 }
 
+// Find returns the name of the wallet whose address is addr, the first
+// by name if several hold the same key; ErrNotFound (wrapped, naming the
+// address) if none does. Wallets that cannot be read are passed over, as
+// List lists them. It is safe for concurrent use.
+func (s *Store) Find(addr types.Address) (string, error) {
+	entries, err := s.List()
+	if err != nil {
+		return "", err
+	}
+	for _, e := range entries {
+		if e.Err == nil && e.Address == addr {
+			return e.Name, nil
+		}
+	}
+	return "", &storeError{ErrNotFound, fmt.Sprintf("no wallet in %s holds address %s", s.Dir, addr)}
+}
+
 // Load decrypts the wallet name with pass. It is safe for concurrent use.
 func (s *Store) Load(name string, pass []byte) (*Key, error) {
 	data, err := s.readFile(name)

@@ -243,6 +243,42 @@ func TestStoreList(t *testing.T) {
 	}
 }
 
+func TestStoreFind(t *testing.T) {
+	s := newTestStore(t)
+	k, err := GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Find(k.Address()); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Find in an empty store: %v, want ErrNotFound", err)
+	}
+	// The same key under two names, another key, and a broken wallet.
+	for name, key := range map[string]*Key{"zed": k, "bob": k, "alice": other} {
+		if err := s.Create(name, key, testPass, cheapKDF); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(s.Dir, "broken.json"), []byte(`{"version":1`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if name, err := s.Find(k.Address()); err != nil || name != "bob" {
+		t.Errorf("Find = %q, %v; want bob, the first by name", name, err)
+	}
+	if name, err := s.Find(other.Address()); err != nil || name != "alice" {
+		t.Errorf("Find = %q, %v; want alice", name, err)
+	}
+	var none types.Address
+	none[0] = 1
+	_, err = s.Find(none)
+	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), none.String()) {
+		t.Errorf("Find of an unknown address: %v, want ErrNotFound naming it", err)
+	}
+}
+
 func TestStoreImportExport(t *testing.T) {
 	s := newTestStore(t)
 	addr, err := s.Import("imported", []byte(rfcSeed+"\n"), testPass, cheapKDF)
