@@ -248,12 +248,14 @@ func walletNew(e *env) error {
 	}
 	path, _ := st.Path(name)
 	info := walletInfo{Name: name, Address: k.Address().String(), File: path, Mnemonic: m.Phrase()}.withAccount(k.Account)
-	fmt.Fprintf(e.stderr, mnemonicWarning, len(m.Words()), name)
-	return e.print(info, func(out io.Writer) {
+	err = e.print(info, func(out io.Writer) {
 		info.write(out)
 		fmt.Fprintf(out, "\nrecovery words (BIP-39):\n")
 		writeWords(out, m.Words())
 	})
+	// After the words, so that it is what a terminal shows last.
+	fmt.Fprintf(e.stderr, mnemonicWarning, len(m.Words()), name)
+	return err
 }
 
 func walletList(e *env) error {
