@@ -86,7 +86,7 @@ import (
 //	    "account": 0,                           N of m/44'/7731'/N', 0..2^31-1
 //	    "passphrase": false                     whether a BIP-39 passphrase was used
 //	  },
-//	  "ciphertext": "<E or E+32 bytes, + 16, hex>"
+//	  "ciphertext": "<E (+ 32) + 16 bytes hex>"  sealed secret + 16-byte tag
 //	}
 //
 // The BIP-39 passphrase itself is never stored. With E = words/3×4 the
@@ -107,11 +107,15 @@ import (
 //	             u8 words ‖ u32 account ‖ u8 passphrase (1 or 0)  (big-endian)
 //	ciphertext = XChaCha20-Poly1305(key).Seal(nonce, secret, ad)
 //
-// Decryption classifies errors as in version 1. The key it opens to — the
-// one derived from the entropy at m/44'/7731'/account', or the sealed seed —
-// must have the address in the file, else ErrTampered. A "mnemonic" object
-// in a version-1 file, or a missing one in a version-2 file, is
-// ErrMalformed.
+// Decryption classifies errors as in version 1. An edited account is
+// caught by the AEAD (ErrTampered); an edited word count or passphrase
+// flag changes the ciphertext's expected size (ErrMalformed). The key it
+// opens to — the one derived from the entropy at m/44'/7731'/account', or
+// the sealed seed — must have the address in the file, else ErrTampered.
+// With a BIP-39 passphrase the sealed seed cannot be checked against the
+// entropy (that needs the passphrase); the AEAD vouches for both. A
+// "mnemonic" object in a version-1 file, or a missing one in a version-2
+// file, is ErrMalformed.
 
 const (
 	// KeystoreVersion is the format of a file that holds a bare key

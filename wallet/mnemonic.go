@@ -115,6 +115,7 @@ func MnemonicFromEntropy(entropy []byte) (*Mnemonic, error) {
 // *MnemonicError, checked in that order. It is safe for concurrent use.
 func ParseMnemonic(text string) (*Mnemonic, error) {
 	var words []string
+	text = strings.TrimPrefix(text, "\ufeff") // the byte order mark some editors write
 	for _, given := range strings.Fields(text) {
 		// NFKD can make a space (of U+00A0, say), so split again.
 		for _, t := range strings.Fields(norm.NFKD.String(given)) {

@@ -385,6 +385,7 @@ func TestParseMnemonicNormalises(t *testing.T) {
 		"ideographic spaces":   strings.Join(words, "\u3000"),
 		"some numbered":        "1. " + words[0] + " " + strings.Join(words[1:], " "),
 		"leading and trailing": "\n\n   " + v.mnemonic + "   \n\n",
+		"byte order mark":      "\ufeff" + v.mnemonic + "\n",
 	} {
 		m, err := ParseMnemonic(in)
 		if err != nil {
