@@ -17,9 +17,9 @@ import (
 	"github.com/cairn-ledger/cairn/wallet"
 )
 
-// maxSeedInput bounds what `wallet import` reads: a seed is 64 hex digits,
+// maxSecretInput bounds what `wallet import` reads: a seed is 64 hex digits,
 // and 24 numbered words are under 400 bytes.
-const maxSeedInput = 4 << 10
+const maxSecretInput = 4 << 10
 
 // The inputs `wallet import` reads from standard input or a file.
 var (
@@ -436,13 +436,13 @@ func (e *env) readSecret(in secretInput, file string) ([]byte, error) {
 		}
 		r = e.stdin
 	}
-	b, err := io.ReadAll(io.LimitReader(r, maxSeedInput+1))
+	b, err := io.ReadAll(io.LimitReader(r, maxSecretInput+1))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", in.what, err)
 	}
-	if len(b) > maxSeedInput {
+	if len(b) > maxSecretInput {
 		clear(b)
-		return nil, fmt.Errorf("%s: input longer than %d bytes; want %s", in.what, maxSeedInput, in.want)
+		return nil, fmt.Errorf("%s: input longer than %d bytes; want %s", in.what, maxSecretInput, in.want)
 	}
 	if len(bytes.TrimSpace(b)) == 0 {
 		return nil, fmt.Errorf("%s: no input; give %s on standard input or with %s", in.what, in.want, in.flag)
