@@ -11,7 +11,8 @@ rule is named below.
 
   - Params: a network's parameters, parsed from its genesis.json and
     committed to by the genesis hash (ParseGenesis, Encode, Genesis,
-    NetID; §10).
+    NetID; §10), and a new network's parameters made from its block time
+    and expected hash rate (GenesisSpec, BitsForHashes).
   - Proof of work: the compact "bits" form (CompactToBig, BigToCompact),
     canonical targets (CheckTarget), the proof itself (CheckProofOfWork)
     and work (CalcWork; §13).

@@ -153,12 +153,22 @@ func ParseGenesis(data []byte) (*Params, error) {
 	return p, nil
 }
 
+// checkNetworkName refuses a name that is not 1-32 characters of a-z, 0-9
+// and '-', starting with a letter or digit.
+func checkNetworkName(name string) error {
+	if !networkNameRE.MatchString(name) {
+		return genesisErr("network", "%q must be 1-32 characters of a-z, 0-9 and '-', starting with a letter or digit", name)
+	}
+	return nil
+}
+
 // Validate checks every parameter and builds the genesis block. Params
 // built by hand (tests, the built-in network) must be validated before use.
 func (p *Params) Validate() error {
+	if err := checkNetworkName(p.Network); err != nil {
+		return err
+	}
 	switch {
-	case !networkNameRE.MatchString(p.Network):
-		return genesisErr("network", "%q must be 1-32 characters of a-z, 0-9 and '-', starting with a letter or digit", p.Network)
 	case p.GenesisTime < 0:
 		return genesisErr("time", "must be unix milliseconds >= 0, got %d", p.GenesisTime)
 	case p.PowLimit == nil || p.PowLimit.Sign() <= 0 || p.PowLimit.BitLen() > 256:

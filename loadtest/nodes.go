@@ -92,8 +92,8 @@ func buildCairnd(ctx context.Context, dir string) (string, error) {
 // hashRatePerThread (at most one busy thread per CPU), the testnet's
 // reward and limits, and alloc.
 func newGenesis(blockTime time.Duration, miners int, alloc []consensus.Alloc) (*consensus.Params, error) {
-	hashes := hashRatePerThread * float64(min(miners, runtime.NumCPU())) * blockTime.Seconds()
-	return localproc.NewParams("cairn-loadtest", time.Now(), blockTime, hashes, alloc)
+	hashRate := hashRatePerThread * float64(min(miners, runtime.NumCPU()))
+	return localproc.GenesisSpec("cairn-loadtest", time.Now(), blockTime, hashRate, alloc).Params()
 }
 
 // node is one cairnd process.

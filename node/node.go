@@ -114,9 +114,12 @@ func New(cfg Config) (*Node, error) {
 	n := &Node{cfg: cfg, log: log, chain: c, pool: pool, faulted: faulted}
 	n.miner = newMiner(cfg.Miner, cfg.Params, (*minerBackend)(n), log.With("module", "miner"))
 	n.progress.since = time.Now()
-	n.OnTipChange(func(chain.Result) {
+	n.OnTipChange(func(res chain.Result) {
 		n.miner.tipChanged()
 		n.progress.tip(n.chain.Tip().Height, time.Now())
+		if n.rpc != nil {
+			n.rpc.NotifyChain(res)
+		}
 	})
 	n.metrics = newMetrics(n)
 	if cfg.MetricsAddr != "" {
@@ -130,7 +133,7 @@ func New(cfg Config) (*Node, error) {
 		if ncfg.KeyFile == "" && cfg.DataDir != "" {
 			ncfg.KeyFile = filepath.Join(cfg.DataDir, "p2p.key")
 		}
-		if n.net, err = p2p.New(ncfg, (*backend)(n), pool); err != nil {
+		if n.net, err = p2p.New(ncfg, (*backend)(n), watchedPool{pool, n.txAdmitted}); err != nil {
 			c.Close()
 			return nil, err
 		}
@@ -288,6 +291,9 @@ func (n *Node) OnBlock(f func(*types.Block, chain.Result)) {
 // minutes, even the node's own. Safe for concurrent use.
 func (n *Node) SubmitTx(tx *types.Tx) (types.Hash, error) {
 	id, err := n.pool.Add(tx)
+	if err == nil {
+		n.txAdmitted(tx)
+	}
 	if txpool.ReasonOf(err) == txpool.ReasonDuplicate {
 		if n.net != nil && n.pool.IsPending(id) {
 			n.net.AnnounceTxs([]types.Hash{id})
@@ -303,6 +309,28 @@ func (n *Node) SubmitTx(tx *types.Tx) (types.Hash, error) {
 		}
 	}
 	return id, nil
+}
+
+// txAdmitted tells the RPC's subscribers of a tx the pool admitted.
+func (n *Node) txAdmitted(tx *types.Tx) {
+	if n.rpc != nil {
+		n.rpc.NotifyTx(tx)
+	}
+}
+
+// watchedPool is the pool as the network sees it: each tx it admits is
+// told to the RPC's subscribers too.
+type watchedPool struct {
+	*txpool.Pool
+	admitted func(*types.Tx)
+}
+
+func (p watchedPool) Add(tx *types.Tx) (types.Hash, error) {
+	id, err := p.Pool.Add(tx)
+	if err == nil {
+		p.admitted(tx)
+	}
+	return id, err
 }
 
 // SubmitBlock processes a locally built block and publishes it if it

@@ -23,6 +23,8 @@
 //	miner_start  (admin)  [{threads?, address?}]       -> MinerStatus {threads, address}
 //	miner_stop   (admin)  []                           -> MinerStatus
 //	node_info             []                           -> NodeInfo
+//	chain_subscribe  (ws) [kind, address?]             -> id          {kind, address}
+//	chain_unsubscribe (ws) [id]                        -> true        {id}
 //
 // A block ref is a block hash (64 hex digits, a string) or a main-chain
 // height (a number); full (default false) returns the txs instead of

@@ -121,6 +121,16 @@ func goldenFiles(b *testBackend) []goldenFile {
 				body: req(1, "chain_getTips", "")},
 			{comment: "chain_getTips takes no params.", body: req(2, "chain_getTips", "[true]")},
 		}},
+		{"chain_subscribe", []goldenCase{
+			{comment: "Subscriptions live on a WebSocket connection (ws://<rpc address>/ws, docs/RPC.md): over HTTP they are refused.",
+				body: req(1, "chain_subscribe", `["newHeads"]`)},
+			{comment: "Bad params: the kind is required.", body: req(2, "chain_subscribe", "[]")},
+		}},
+		{"chain_unsubscribe", []goldenCase{
+			{comment: "Over HTTP there is no subscription to end.",
+				body: req(1, "chain_unsubscribe", `["0x5ab8f0c91d3e4f2a8b7c6d5e4f3a2b1c"]`)},
+			{comment: "Bad params: the id is a string.", body: req(2, "chain_unsubscribe", "[7]")},
+		}},
 		{"state_getAccount", []goldenCase{
 			{comment: "An account: balance (base units, decimal string), nonce, and pendingNonce counting pooled txs.",
 				body: req(1, "state_getAccount", fmt.Sprintf("[%q]", chaintest.Key("carol").Address()))},
@@ -391,6 +401,11 @@ func TestGoldenCoverage(t *testing.T) {
 		if err != nil {
 			t.Errorf("method %s has no transcript: %v", name, err)
 			continue
+		}
+		if name == "chain_subscribe" || name == "chain_unsubscribe" {
+			// Their results live on a WebSocket: websocket.golden.
+			ws, _ := os.ReadFile(filepath.Join("testdata", "websocket.golden"))
+			b = append(b, ws...)
 		}
 		if !bytes.Contains(b, []byte(`"result":`)) || !bytes.Contains(b, []byte(`"error":`)) {
 			t.Errorf("testdata/%s.golden lacks a result or an error case", name)

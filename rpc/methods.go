@@ -42,6 +42,8 @@ func (s *Server) bind() (m handler.Map, admin, waits map[string]bool) {
 		"miner_start":          s.minerStart,
 		"miner_stop":           s.minerStop,
 		"node_info":            s.nodeInfo,
+		"chain_subscribe":      s.chainSubscribe,
+		"chain_unsubscribe":    s.chainUnsubscribe,
 	}
 	admin = make(map[string]bool, len(adminMethods))
 	for _, name := range adminMethods {

@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/creachadair/jrpc2"
@@ -60,6 +61,13 @@ type Config struct {
 	// CORS are the browser origins (scheme://host[:port]) allowed to call;
 	// a request from any other origin is refused. Default none; "*" any.
 	CORS []string
+	// MaxWSConns bounds the WebSocket connections (default 200), MaxSubs
+	// the subscriptions of one (default 100), WSQueue the messages one
+	// may have waiting to be sent before it is disconnected (default
+	// 10,000).
+	MaxWSConns int
+	MaxSubs    int
+	WSQueue    int
 	// Version is the node's version string, for logs.
 	Version string
 	// Logger receives start, stop and failure lines, and one debug line
@@ -83,6 +91,15 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.MaxWSConns == 0 {
+		c.MaxWSConns = DefaultMaxWSConns
+	}
+	if c.MaxSubs == 0 {
+		c.MaxSubs = DefaultMaxSubs
+	}
+	if c.WSQueue == 0 {
+		c.WSQueue = DefaultWSQueue
+	}
 	return c
 }
 
@@ -95,6 +112,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("rpc: MaxBatch %d is negative", c.MaxBatch)
 	case c.Timeout < 0:
 		return fmt.Errorf("rpc: Timeout %v is negative", c.Timeout)
+	case c.MaxWSConns < 0 || c.MaxSubs < 0 || c.WSQueue < 0:
+		return errors.New("rpc: a negative WebSocket limit")
 	case strings.TrimSpace(c.Token) != c.Token:
 		return errors.New("rpc: Token has leading or trailing white space")
 	case slices.Contains(c.Hosts, ""):
@@ -124,8 +143,15 @@ type Server struct {
 	handler  http.Handler
 	mux      *http.ServeMux
 
+	subMu     sync.RWMutex // guards hub
+	hub       subHub
+	slowDrops atomic.Int64 // WebSocket clients dropped for a full queue
+	newSubID  func() string
+
 	mu      sync.Mutex // guards the fields below
 	home    string     // where GET / redirects a browser (Handle); "" none
+	wsConns int        // WebSocket connections open
+	wsWG    sync.WaitGroup
 	hs      *http.Server
 	addr    string
 	started bool
@@ -158,7 +184,7 @@ func newServer(cfg Config, b Backend, methods handler.Map) (*Server, error) {
 		cfg.Token = hex.EncodeToString(k[:])
 	}
 	s := &Server{cfg: cfg, b: b, log: cfg.Logger, tokenSum: sha256.Sum256([]byte(cfg.Token)),
-		blocks: newBlockCache(blockCacheTxs)}
+		blocks: newBlockCache(blockCacheTxs), hub: newSubHub(), newSubID: randomSubID}
 	if methods != nil {
 		s.methods, s.admin = methods, map[string]bool{}
 	} else {
@@ -166,6 +192,7 @@ func newServer(cfg Config, b Backend, methods handler.Map) (*Server, error) {
 	}
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("/", s.serveRoot)
+	s.mux.HandleFunc("/ws", s.serveWS)
 	s.handler = newGuard(s.cfg.Hosts, s.cfg.CORS, s.mux)
 	return s, nil
 }
@@ -271,11 +298,13 @@ func (s *Server) Close(ctx context.Context) error {
 	hs, cookie := s.hs, s.cookie
 	s.mu.Unlock()
 
-	err := hs.Shutdown(ctx)
+	err := hs.Shutdown(ctx) // not the WebSocket connections, which it has handed over
 	if err != nil {
 		hs.Close() // ctx ended: drop the requests still running
 	}
+	s.closeConns()
 	s.wg.Wait()
+	s.wsWG.Wait()
 	if cookie {
 		if rerr := os.Remove(s.cfg.CookieFile); rerr != nil && !errors.Is(rerr, os.ErrNotExist) && err == nil {
 			err = fmt.Errorf("rpc: remove cookie: %w", rerr)

@@ -332,7 +332,7 @@ func create(opts Options) (*Testnet, error) {
 		}
 		alloc = append(alloc, consensus.Alloc{Address: a, Amount: GenesisFunds})
 	}
-	p, err := localproc.NewParams(NetworkName, time.Now(), opts.BlockTime, hashesPerBlock(opts), alloc)
+	p, err := localproc.GenesisSpec(NetworkName, time.Now(), opts.BlockTime, hashRate(opts), alloc).Params()
 	if err != nil {
 		return nil, fmt.Errorf("testnet %w", err) // "testnet genesis: …"
 	}
@@ -363,11 +363,11 @@ func create(opts Options) (*Testnet, error) {
 	}, nil
 }
 
-// hashesPerBlock is the expected work of one block at the block time with
-// the miners' assumed hash rate (at most one busy thread per CPU).
-func hashesPerBlock(opts Options) float64 {
+// hashRate is the miners' assumed hash rate, which sets the genesis
+// difficulty: at most one busy thread per CPU.
+func hashRate(opts Options) float64 {
 	threads := min(opts.Miners, runtime.NumCPU())
-	return max(1, opts.HashRate*float64(threads)*opts.BlockTime.Seconds())
+	return opts.HashRate * float64(threads)
 }
 
 // ensureWallet returns the address of the wallet name, creating it with

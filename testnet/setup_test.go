@@ -2,61 +2,34 @@ package main
 
 import (
 	"errors"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/cairn-ledger/cairn/consensus"
 	"github.com/cairn-ledger/cairn/internal/localproc"
 	"github.com/cairn-ledger/cairn/p2p"
 	"github.com/cairn-ledger/cairn/wallet"
 )
 
-func TestGenesisBits(t *testing.T) {
-	two256 := new(big.Int).Lsh(big.NewInt(1), 256)
-	for _, hashes := range []float64{1e3, 4e6, 6e6, 1e9} {
-		target := consensus.CompactToBig(localproc.GenesisBits(hashes))
-		// Expected hashes to meet target: 2^256 / (target+1).
-		got, _ := new(big.Float).SetInt(new(big.Int).Div(two256, new(big.Int).Add(target, big.NewInt(1)))).Float64()
-		if got < hashes*0.99 || got > hashes*1.01 {
-			t.Errorf("localproc.GenesisBits(%g): %x takes %g hashes", hashes, localproc.GenesisBits(hashes), got)
-		}
-	}
-	if b := localproc.GenesisBits(0.5); consensus.CompactToBig(b).Cmp(localproc.PowLimit) > 0 {
-		t.Errorf("localproc.GenesisBits(0.5) = %x is above powLimit", b)
-	}
-}
-
-func TestNewParams(t *testing.T) {
-	a, _ := wallet.GenerateKey()
-	b, _ := wallet.GenerateKey()
-	alloc := []consensus.Alloc{{Address: a.Address(), Amount: 1}, {Address: b.Address(), Amount: 2}}
-	p, err := localproc.NewParams(NetworkName, time.UnixMilli(1_800_000_000_000), 1500*time.Millisecond, 3e6, alloc)
+// TestSetupGenesis: a new testnet's genesis is the local-network
+// genesis (localproc.GenesisSpec) of its block time and miners, with
+// alice and bob funded.
+func TestSetupGenesis(t *testing.T) {
+	tn, err := Setup(Options{Dir: t.TempDir(), Nodes: 2, Miners: 1, BlockTime: 1500 * time.Millisecond, HashRate: 3e6})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.TargetSpacing != 1500 || p.GenesisTime != 1_800_000_000_000 {
-		t.Errorf("spacing %d, time %d", p.TargetSpacing, p.GenesisTime)
-	}
-	// The genesis file round-trips and keeps the genesis hash.
-	gj, err := p.MarshalGenesis()
+	want, err := localproc.GenesisSpec(NetworkName, time.UnixMilli(tn.Params.GenesisTime), 1500*time.Millisecond, 3e6, tn.Params.Alloc).Params()
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := consensus.ParseGenesis(gj)
-	if err != nil {
-		t.Fatal(err)
+	if tn.Genesis != want.GenesisHash() {
+		t.Errorf("genesis %s, want %s", tn.Params.Encode(), want.Encode())
 	}
-	if q.GenesisHash() != p.GenesisHash() {
-		t.Error("genesis.json does not round-trip")
-	}
-	// Alloc in either order gives the same (sorted) genesis.
-	r, err := localproc.NewParams(NetworkName, time.UnixMilli(1_800_000_000_000), 1500*time.Millisecond, 3e6, []consensus.Alloc{alloc[1], alloc[0]})
-	if err != nil || r.GenesisHash() != p.GenesisHash() {
-		t.Errorf("alloc order changes the genesis (%v)", err)
+	if len(tn.Params.Alloc) != len(Funded) {
+		t.Errorf("%d allocations, want %d", len(tn.Params.Alloc), len(Funded))
 	}
 }
 
@@ -148,7 +121,7 @@ func TestSetupEditedGenesis(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Another valid genesis in place of the saved one.
-	p, err := localproc.NewParams(NetworkName, time.Now(), time.Second, 10, nil)
+	p, err := localproc.GenesisSpec(NetworkName, time.Now(), time.Second, 10, nil).Params()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,11 @@ import (
 // yourself.)
 const DefaultMinAmount = 1
 
+// DefaultMinRelayFee is the smallest fee the pool admits by default, in
+// base units: 1000 (0.00001 CRN). It is also the least a replacement must
+// add to the fee of the tx it replaces (ReplacementFee).
+const DefaultMinRelayFee = 1000
+
 // State is what the pool reads of the chain: accounts at the tip. It is
 // satisfied by *chain.Chain; tests may provide their own.
 type State interface {
@@ -45,7 +50,7 @@ type Config struct {
 	// bad-signature.
 	OtherNetworks []types.Hash
 	// MinRelayFee is the smallest fee admitted, in base units; default
-	// 1000 (0.00001 CRN). It is also the least a replacement must add to
+	// DefaultMinRelayFee. It is also the least a replacement must add to
 	// the fee of the tx it replaces.
 	MinRelayFee uint64
 	// MinAmount is the smallest amount a transfer may move, in base
@@ -78,7 +83,7 @@ type Config struct {
 
 func (c Config) withDefaults() Config {
 	if c.MinRelayFee == 0 {
-		c.MinRelayFee = 1000
+		c.MinRelayFee = DefaultMinRelayFee
 	}
 	if c.MinAmount == 0 {
 		c.MinAmount = DefaultMinAmount
@@ -318,7 +323,7 @@ func (p *Pool) insert(tx *types.Tx, id types.Hash, sender types.Address, acct ch
 	var old *entry
 	if i, ok := s.find(tx.Nonce); ok {
 		old = s.txs[i]
-		need, ok := replacementFee(old.tx.Fee, p.cfg.MinRelayFee)
+		need, ok := ReplacementFee(old.tx.Fee, p.cfg.MinRelayFee)
 		if !ok {
 			return reject(ReasonReplacementUnderpriced, "no fee can replace the pooled tx's %d", old.tx.Fee)
 		}
@@ -374,11 +379,12 @@ func (p *Pool) insert(tx *types.Tx, id types.Hash, sender types.Address, acct ch
 	return nil
 }
 
-// replacementFee is the least fee that replaces a pooled tx paying old:
+// ReplacementFee is the least fee that replaces a pooled tx paying old:
 // old plus the greater of 10 % of it (rounded up) and the minimum relay
 // fee (BIP125 rules 3 and 4: the replacement pays for what it replaces
-// and for its own relay). false if that overflows.
-func replacementFee(old, minRelayFee uint64) (uint64, bool) {
+// and for its own relay). false if that overflows. `cairn tx bump` and
+// `cairn tx cancel` pay it by default, with DefaultMinRelayFee.
+func ReplacementFee(old, minRelayFee uint64) (uint64, bool) {
 	bump := max(old/10+min(old%10, 1), minRelayFee)
 	need := old + bump
 	return need, need >= old

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -208,7 +210,7 @@ func TestKeystoreForgedAddress(t *testing.T) {
 
 func TestKeystoreUnsupportedVersion(t *testing.T) {
 	_, data := encryptTest(t)
-	for _, v := range []any{0, 2, 255, -1} {
+	for _, v := range []any{0, 3, 255, -1} {
 		in := editJSON(t, data, func(m map[string]any) { m["version"] = v })
 		if _, err := ParseKeystore(in); !errors.Is(err, ErrUnsupportedVersion) {
 			t.Errorf("version %v: got %v, want ErrUnsupportedVersion", v, err)
@@ -218,7 +220,7 @@ func TestKeystoreUnsupportedVersion(t *testing.T) {
 		}
 	}
 	// A future version may change everything else; only the version is read.
-	if _, err := ParseKeystore([]byte(`{"version":2,"whatever":true}`)); !errors.Is(err, ErrUnsupportedVersion) {
+	if _, err := ParseKeystore([]byte(`{"version":3,"whatever":true}`)); !errors.Is(err, ErrUnsupportedVersion) {
 		t.Errorf("future format: %v", err)
 	}
 }
@@ -402,6 +404,25 @@ func FuzzParseKeystore(f *testing.F) {
 	f.Add(data[:len(data)/2])
 	f.Add([]byte(`{"version":2}`))
 	f.Add([]byte(`{"version":1,"kdf":{"memory":4294967295}}`))
+	// Version 2, with and without a BIP-39 passphrase, 12 and 24 words.
+	for _, tt := range []struct {
+		short     bool
+		bip39Pass string
+	}{{false, ""}, {false, "TREZOR"}, {true, ""}, {true, "TREZOR"}} {
+		v2, err := EncryptMnemonicKey(mnemonicKey(f, tt.short, tt.bip39Pass, 3), fuzzPass, cheapKDF)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(v2)
+	}
+	for _, file := range []string{"testdata/keystore/v2.json", "testdata/keystore/v2-passphrase.json"} {
+		v2, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(v2)
+	}
+	f.Add([]byte(`{"version":2,"mnemonic":{"words":24,"account":2147483648,"passphrase":false}}`))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		kf, err := ParseKeystore(in)
 		if err != nil {
@@ -417,7 +438,7 @@ func FuzzParseKeystore(f *testing.F) {
 			t.Fatalf("accepted out-of-range parameters: %v", err)
 		}
 		again, err := ParseKeystore(kf.Marshal())
-		if err != nil || *again != *kf {
+		if err != nil || !reflect.DeepEqual(again, kf) {
 			t.Fatalf("re-parsing Marshal: %+v, %v; want %+v", again, err, kf)
 		}
 		// Only run argon2 for cheap parameters, to keep the fuzzer fast.
@@ -432,6 +453,27 @@ func FuzzParseKeystore(f *testing.F) {
 			}
 		case !errors.Is(err, ErrWrongPassphrase) && !errors.Is(err, ErrTampered):
 			t.Fatalf("DecryptKey of a parsed file: %v", err)
+		}
+		mk, merr := kf.DecryptMnemonic(fuzzPass)
+		switch {
+		case kf.Version == KeystoreVersion:
+			if !errors.Is(merr, ErrNoMnemonic) {
+				t.Fatalf("DecryptMnemonic of a version 1 file: %v", merr)
+			}
+		case (merr == nil) != (err == nil):
+			t.Fatalf("DecryptKey says %v, DecryptMnemonic %v", err, merr)
+		case merr == nil:
+			if mk.Address() != kf.Address || len(mk.Mnemonic.Words()) != kf.Mnemonic.Words ||
+				mk.Account != kf.Mnemonic.Account || mk.PassphraseUsed != kf.Mnemonic.PassphraseUsed {
+				t.Fatalf("DecryptMnemonic gave %s, %d words, account %d, passphrase %v for %+v",
+					mk.Address(), len(mk.Mnemonic.Words()), mk.Account, mk.PassphraseUsed, kf)
+			}
+			if !mk.PassphraseUsed {
+				again, err := mk.Mnemonic.Derive(nil, mk.Account)
+				if err != nil || again.Address() != kf.Address {
+					t.Fatalf("the words at account %d do not give %s: %v", mk.Account, kf.Address, err)
+				}
+			}
 		}
 	})
 }

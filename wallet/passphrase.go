@@ -90,24 +90,38 @@ func PassphraseFromEnvOrFile(file string) ([]byte, bool, error) {
 	return nil, false, nil
 }
 
+// MnemonicPassphraseFromFile reads a BIP-39 passphrase from the first line
+// of file (the --mnemonic-passphrase-file flag) as a password file is
+// read: without the line ending, other white space kept, an empty first
+// line refused. It is safe for concurrent use.
+func MnemonicPassphraseFromFile(file string) ([]byte, error) {
+	return readFirstLine("mnemonic passphrase file", file)
+}
+
 func readPassphraseFile(file string) ([]byte, error) {
+	return readFirstLine("password file", file)
+}
+
+// readFirstLine reads the passphrase on the first line of file; what
+// names the file in errors.
+func readFirstLine(what, file string) ([]byte, error) {
 	f, err := os.Open(file)
 	if err != nil {
-		return nil, fmt.Errorf("password file: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	defer f.Close()
 	r := bufio.NewReader(io.LimitReader(f, maxPassphraseFile))
 	line, err := r.ReadBytes('\n')
 	if err != nil && err != io.EOF {
-		return nil, fmt.Errorf("password file %s: %w", file, err)
+		return nil, fmt.Errorf("%s %s: %w", what, file, err)
 	}
 	if err == io.EOF && len(line) == maxPassphraseFile {
-		return nil, fmt.Errorf("password file %s: first line longer than %d bytes", file, maxPassphraseFile)
+		return nil, fmt.Errorf("%s %s: first line longer than %d bytes", what, file, maxPassphraseFile)
 	}
 	line = bytes.TrimSuffix(line, []byte("\n"))
 	line = bytes.TrimSuffix(line, []byte("\r"))
 	if len(line) == 0 {
-		return nil, fmt.Errorf("password file %s: %w on the first line", file, ErrEmptyPassphrase)
+		return nil, fmt.Errorf("%s %s: %w on the first line", what, file, ErrEmptyPassphrase)
 	}
 	return line, nil
 }

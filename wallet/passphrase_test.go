@@ -123,3 +123,32 @@ func TestReadPassphraseNoTerminal(t *testing.T) {
 		t.Fatalf("got %v, want ErrNoTerminal", err)
 	}
 }
+
+func TestMnemonicPassphraseFromFile(t *testing.T) {
+	t.Setenv(PassphraseEnv, "from-env") // never used for the BIP-39 passphrase
+	dir := t.TempDir()
+	file := filepath.Join(dir, "bip39")
+	for content, want := range map[string]string{
+		"TREZOR\n":             "TREZOR",
+		" spaced \r\nnext\n":   " spaced ",
+		"ünïcödé":              "ünïcödé",
+		"p4ssphr4se\n\n\n\n\n": "p4ssphr4se",
+	} {
+		if err := os.WriteFile(file, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := MnemonicPassphraseFromFile(file); err != nil || string(got) != want {
+			t.Errorf("file %q: %q, %v; want %q", content, got, err, want)
+		}
+	}
+	if err := os.WriteFile(file, []byte("\nTREZOR\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := MnemonicPassphraseFromFile(file)
+	if !errors.Is(err, ErrEmptyPassphrase) || !strings.HasPrefix(err.Error(), "mnemonic passphrase file "+file+": ") {
+		t.Errorf("empty first line: %v", err)
+	}
+	if _, err := MnemonicPassphraseFromFile(filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) || !strings.HasPrefix(err.Error(), "mnemonic passphrase file: ") {
+		t.Errorf("missing file: %v", err)
+	}
+}

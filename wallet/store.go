@@ -99,6 +99,17 @@ func (s *Store) Path(name string) (string, error) {
 // (ErrExists) even when another process creates it at the same moment.
 // It is safe for concurrent use.
 func (s *Store) Create(name string, k *Key, pass []byte, p KDFParams) error {
+	return s.create(name, func() ([]byte, error) { return EncryptKey(k, pass, p) })
+}
+
+// CreateMnemonic is Create for a key derived from a mnemonic: the file
+// (version 2) keeps the mnemonic, so that LoadMnemonic can show it again.
+// It is safe for concurrent use.
+func (s *Store) CreateMnemonic(name string, k *MnemonicKey, pass []byte, p KDFParams) error {
+	return s.create(name, func() ([]byte, error) { return EncryptMnemonicKey(k, pass, p) })
+}
+
+func (s *Store) create(name string, encrypt func() ([]byte, error)) error {
 	path, err := s.Path(name)
 	if err != nil {
 		return err
@@ -108,7 +119,7 @@ func (s *Store) Create(name string, k *Key, pass []byte, p KDFParams) error {
 	if _, err := os.Lstat(path); err == nil {
 		return s.existsErr(name)
 	}
-	data, err := EncryptKey(k, pass, p)
+	data, err := encrypt()
 	if err != nil {
 		return fmt.Errorf("wallet %q: %w", name, err)
 	}
@@ -229,18 +240,47 @@ func (s *Store) List() ([]Entry, error) {
 // Address returns the address of the wallet name without decrypting it.
 // It is safe for concurrent use.
 func (s *Store) Address(name string) (types.Address, error) {
-	data, err := s.readFile(name)
+	f, err := s.Keystore(name)
 	if err != nil {
 		return types.Address{}, err
-	}
-	f, err := ParseKeystore(data)
-	if err != nil {
-		return types.Address{}, fmt.Errorf("wallet %q: %w", name, err)
 	}
 	return f.Address, nil
 }
 
-// Load decrypts the wallet name with pass. It is safe for concurrent use.
+// Find returns the name of the wallet whose address is addr, the first
+// by name if several hold the same key; ErrNotFound (wrapped, naming the
+// address) if none does. Wallets that cannot be read are passed over, as
+// List lists them. It is safe for concurrent use.
+func (s *Store) Find(addr types.Address) (string, error) {
+	entries, err := s.List()
+	if err != nil {
+		return "", err
+	}
+	for _, e := range entries {
+		if e.Err == nil && e.Address == addr {
+			return e.Name, nil
+		}
+	}
+	return "", &storeError{ErrNotFound, fmt.Sprintf("no wallet in %s holds address %s", s.Dir, addr)}
+}
+
+// Keystore returns the parsed keystore file of the wallet name, without
+// decrypting it: its address, and for a version-2 file how its key is
+// derived from its mnemonic. It is safe for concurrent use.
+func (s *Store) Keystore(name string) (*KeystoreFile, error) {
+	data, err := s.readFile(name)
+	if err != nil {
+		return nil, err
+	}
+	f, err := ParseKeystore(data)
+	if err != nil {
+		return nil, fmt.Errorf("wallet %q: %w", name, err)
+	}
+	return f, nil
+}
+
+// Load decrypts the wallet name, of either keystore version, with pass.
+// It is safe for concurrent use.
 func (s *Store) Load(name string, pass []byte) (*Key, error) {
 	data, err := s.readFile(name)
 	if err != nil {
@@ -270,6 +310,46 @@ func (s *Store) Import(name string, seedHex, pass []byte, p KDFParams) (types.Ad
 		return types.Address{}, fmt.Errorf("wallet %q: %w", name, err)
 	}
 	if err := s.Create(name, k, pass, p); err != nil {
+		return types.Address{}, err
+	}
+	return k.Address(), nil
+}
+
+// LoadMnemonic decrypts the wallet name with pass and returns its key
+// with its mnemonic. A wallet without one (a version-1 file, such as one
+// Import made from a hex seed) gives ErrNoMnemonic, before the passphrase
+// is tried. It is safe for concurrent use.
+func (s *Store) LoadMnemonic(name string, pass []byte) (*MnemonicKey, error) {
+	f, err := s.Keystore(name)
+	if err != nil {
+		return nil, err
+	}
+	k, err := f.DecryptMnemonic(pass)
+	if err != nil {
+		return nil, fmt.Errorf("wallet %q: %w", name, err)
+	}
+	return k, nil
+}
+
+// ImportMnemonic stores the key of the given mnemonic (the words as
+// ParseMnemonic takes them), BIP-39 passphrase (nil or empty for none) and
+// account as a new wallet, like CreateMnemonic, and returns its address.
+// Nothing is written if the words are refused (a *MnemonicError). The
+// BIP-39 passphrase is not stored: see the keystore format, version 2. It
+// is safe for concurrent use.
+func (s *Store) ImportMnemonic(name, words string, bip39Pass []byte, account uint32, pass []byte, p KDFParams) (types.Address, error) {
+	if err := CheckName(name); err != nil {
+		return types.Address{}, err
+	}
+	m, err := ParseMnemonic(words)
+	if err != nil {
+		return types.Address{}, fmt.Errorf("wallet %q: %w", name, err)
+	}
+	k, err := m.Derive(bip39Pass, account)
+	if err != nil {
+		return types.Address{}, fmt.Errorf("wallet %q: %w", name, err)
+	}
+	if err := s.CreateMnemonic(name, k, pass, p); err != nil {
 		return types.Address{}, err
 	}
 	return k.Address(), nil

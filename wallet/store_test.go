@@ -1,7 +1,10 @@
 package wallet
 
 import (
+	"bytes"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -243,6 +246,42 @@ func TestStoreList(t *testing.T) {
 	}
 }
 
+func TestStoreFind(t *testing.T) {
+	s := newTestStore(t)
+	k, err := GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Find(k.Address()); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Find in an empty store: %v, want ErrNotFound", err)
+	}
+	// The same key under two names, another key, and a broken wallet.
+	for name, key := range map[string]*Key{"zed": k, "bob": k, "alice": other} {
+		if err := s.Create(name, key, testPass, cheapKDF); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(s.Dir, "broken.json"), []byte(`{"version":1`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if name, err := s.Find(k.Address()); err != nil || name != "bob" {
+		t.Errorf("Find = %q, %v; want bob, the first by name", name, err)
+	}
+	if name, err := s.Find(other.Address()); err != nil || name != "alice" {
+		t.Errorf("Find = %q, %v; want alice", name, err)
+	}
+	var none types.Address
+	none[0] = 1
+	_, err = s.Find(none)
+	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), none.String()) {
+		t.Errorf("Find of an unknown address: %v, want ErrNotFound naming it", err)
+	}
+}
+
 func TestStoreImportExport(t *testing.T) {
 	s := newTestStore(t)
 	addr, err := s.Import("imported", []byte(rfcSeed+"\n"), testPass, cheapKDF)
@@ -287,5 +326,151 @@ func TestStoreRefusesNonRegularFile(t *testing.T) {
 	}
 	if _, err := s.Address("d"); err == nil || !strings.Contains(err.Error(), "not a regular file") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// TestStoreImportMnemonic: the words imported at accounts 0 and 1 give
+// the addresses of m/44'/7731'/0' and m/44'/7731'/1', and open again with
+// their words.
+func TestStoreImportMnemonic(t *testing.T) {
+	s := newTestStore(t)
+	v := bip39Vectors[len(bip39Vectors)-1]
+	m, err := ParseMnemonic(v.mnemonic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed := m.Seed(nil)
+	for _, account := range []uint32{0, 1} {
+		name := fmt.Sprintf("acct%d", account)
+		addr, err := s.ImportMnemonic(name, "  "+strings.ToUpper(v.mnemonic)+"\n", nil, account, testPass, cheapKDF)
+		if err != nil {
+			t.Fatal(err)
+		}
+		priv, _, err := DeriveSLIP10(seed, []uint32{44 | Hardened, 7731 | Hardened, account | Hardened})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := KeyFromSeed(priv[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if addr != want.Address() {
+			t.Errorf("account %d: address %s, want %s (m/44'/7731'/%d')", account, addr, want.Address(), account)
+		}
+		if a, err := s.Address(name); err != nil || a != addr {
+			t.Errorf("Address = %v, %v", a, err)
+		}
+		k, err := s.Load(name, testPass)
+		if err != nil || k.Address() != addr {
+			t.Fatalf("Load = %v, %v", k, err)
+		}
+		mk, err := s.LoadMnemonic(name, testPass)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mk.Mnemonic.Phrase() != v.mnemonic || mk.Account != account || mk.PassphraseUsed || mk.Address() != addr {
+			t.Errorf("LoadMnemonic = %q, account %d, passphrase %v, %s", mk.Mnemonic.Phrase(), mk.Account, mk.PassphraseUsed, mk.Address())
+		}
+		// The hex seed of a mnemonic wallet is that of its derived key.
+		if hx, err := s.Export(name, testPass); err != nil || string(hx) != hex.EncodeToString(priv[:]) {
+			t.Errorf("Export = %s, %v", hx, err)
+		}
+		f, err := s.Keystore(name)
+		if err != nil || f.Version != MnemonicKeystoreVersion || f.Mnemonic.Account != account {
+			t.Errorf("Keystore = %+v, %v", f, err)
+		}
+	}
+	if _, err := s.ImportMnemonic("acct0", v.mnemonic, nil, 0, testPass, cheapKDF); !errors.Is(err, ErrExists) {
+		t.Errorf("import over an existing name: %v", err)
+	}
+	if _, err := s.LoadMnemonic("acct0", []byte("wrong")); !errors.Is(err, ErrWrongPassphrase) {
+		t.Errorf("wrong passphrase: %v", err)
+	}
+}
+
+// TestStoreImportMnemonicPassphrase: with a BIP-39 passphrase the key is
+// another, it opens without that passphrase, and the words come back
+// marked as needing it.
+func TestStoreImportMnemonicPassphrase(t *testing.T) {
+	s := newTestStore(t)
+	v := bip39Vectors[0]
+	m, err := ParseMnemonic(v.mnemonic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := m.Derive(nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := m.Derive([]byte("TREZOR"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, err := s.ImportMnemonic("p", v.mnemonic, []byte("TREZOR"), 0, testPass, cheapKDF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if addr != want.Address() || addr == plain.Address() {
+		t.Fatalf("address %s, want %s (not %s, the key without the passphrase)", addr, want.Address(), plain.Address())
+	}
+	mk, err := s.LoadMnemonic("p", testPass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mk.Address() != addr || !mk.PassphraseUsed || mk.Mnemonic.Phrase() != v.mnemonic {
+		t.Fatalf("LoadMnemonic = %s, passphrase %v, %q", mk.Address(), mk.PassphraseUsed, mk.Mnemonic.Phrase())
+	}
+	data, err := os.ReadFile(filepath.Join(s.Dir, "p.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(data, []byte("TREZOR")) {
+		t.Fatal("the BIP-39 passphrase is in the file")
+	}
+}
+
+// TestStoreImportMnemonicRefusals: bad words, account or passphrase leave
+// nothing behind.
+func TestStoreImportMnemonicRefusals(t *testing.T) {
+	s := newTestStore(t)
+	v := bip39Vectors[len(bip39Vectors)-1]
+	words := strings.Fields(v.mnemonic)
+	for _, tt := range []struct {
+		name    string
+		words   string
+		account uint32
+		pass    []byte
+		want    error
+	}{
+		{"unknown word", strings.Replace(v.mnemonic, words[6], "abandn", 1), 0, testPass, ErrBadMnemonic},
+		{"23 words", strings.Join(words[:23], " "), 0, testPass, ErrBadMnemonic},
+		{"checksum", strings.Join(append(words[:23:23], "abandon"), " "), 0, testPass, ErrBadMnemonic},
+		{"empty", "", 0, testPass, ErrBadMnemonic},
+		{"account 2^31", v.mnemonic, MaxAccount + 1, testPass, ErrDerivation},
+		{"empty passphrase", v.mnemonic, 0, nil, ErrEmptyPassphrase},
+	} {
+		if _, err := s.ImportMnemonic("w", tt.words, nil, tt.account, tt.pass, cheapKDF); !errors.Is(err, tt.want) {
+			t.Errorf("%s: got %v, want %v", tt.name, err, tt.want)
+		}
+	}
+	if _, err := s.ImportMnemonic("a/b", v.mnemonic, nil, 0, testPass, cheapKDF); !errors.Is(err, ErrBadName) {
+		t.Errorf("bad name: %v", err)
+	}
+	if des, _ := os.ReadDir(s.Dir); len(des) != 0 {
+		t.Fatalf("refusals left files: %v", des)
+	}
+}
+
+func TestStoreLoadMnemonicOfBareKey(t *testing.T) {
+	s := newTestStore(t)
+	if _, err := s.Import("bare", []byte(rfcSeed), testPass, cheapKDF); err != nil {
+		t.Fatal(err)
+	}
+	mk, err := s.LoadMnemonic("bare", testPass)
+	if !errors.Is(err, ErrNoMnemonic) || mk != nil || !strings.Contains(err.Error(), `"bare"`) {
+		t.Fatalf("got %v, %v; want ErrNoMnemonic naming the wallet", mk, err)
+	}
+	if _, err := s.LoadMnemonic("nobody", testPass); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown wallet: %v", err)
 	}
 }

@@ -99,6 +99,7 @@ func newApp(stdout, stderr io.Writer, stdin io.Reader) *cli.App {
 			peersCommand(s),
 			mempoolCommand(s),
 			minerCommand(s),
+			genesisCommand(s),
 			versionCommand(s),
 		},
 		// Errors come back from Run; run prints them as one line.
@@ -111,19 +112,21 @@ func newApp(stdout, stderr io.Writer, stdin io.Reader) *cli.App {
 }
 
 // prepareCommands sets the usage-error handler on every command, an
-// "unknown command" action on those with subcommands, and a --json flag on
-// every leaf, so that `cairn status --json` works as well as
+// "unknown command" action on those with subcommands and no action of
+// their own, and a --json flag on every command that acts (the leaves,
+// and `cairn tx`, which shows a transaction when its argument names no
+// subcommand), so that `cairn status --json` works as well as
 // `cairn --json status`.
 func prepareCommands(cmds []*cli.Command) {
 	for _, c := range cmds {
 		c.OnUsageError = onUsageError
 		if len(c.Subcommands) > 0 {
 			c.HideHelpCommand = true
+			prepareCommands(c.Subcommands)
 			if c.Action == nil {
 				c.Action = unknownCommand
+				continue
 			}
-			prepareCommands(c.Subcommands)
-			continue
 		}
 		c.Flags = append(c.Flags, &cli.BoolFlag{Name: "json", Usage: "print the result as JSON"})
 	}

@@ -47,7 +47,9 @@ func intersperse(app *cli.App, args []string) []string {
 		}
 		cmds = c.Subcommands
 	}
-	if leaf == nil || len(leaf.Subcommands) > 0 {
+	// A command with subcommands takes flags only if it acts itself when
+	// its argument names no subcommand (`cairn tx ID --json`).
+	if leaf == nil || len(leaf.Subcommands) > 0 && len(leaf.Flags) == 0 {
 		return append(append(out, path...), args[i:]...)
 	}
 	var globals, local, rest []string

@@ -20,6 +20,12 @@ func TestIntersperse(t *testing.T) {
 		{"cairn wallet list --home h", "cairn --home h wallet list"},
 		{"cairn miner start --threads 2 --datadir d", "cairn --datadir d miner start --threads 2"},
 		{"cairn --rpc u tx abc --json", "cairn --rpc u tx --json abc"},
+		{"cairn tx abc --rpc u", "cairn --rpc u tx abc"},
+		{"cairn tx sign --from a --json --nonce 2", "cairn tx sign --from a --json --nonce 2"},
+		{"cairn tx bump abc --fee 1 --json", "cairn tx bump --fee 1 --json abc"},
+		{"cairn tx decode abc --genesis g --rpc u", "cairn --rpc u tx decode --genesis g abc"},
+		{"cairn tx broadcast abc --password-file f", "cairn --password-file f tx broadcast abc"},
+		{"cairn send --from a --nonce -1", "cairn send --from a --nonce -1"},
 		{"cairn block -1", "cairn block -- -1"}, // a number is an argument
 		{"cairn block -1 --txs", "cairn block --txs -- -1"},
 		{"cairn block 5 --frobnicate", "cairn block --frobnicate 5"}, // unknown: cli refuses it by name

@@ -27,6 +27,7 @@ const aliceFunds = 1000 * wallet.BaseUnitsPerCRN
 type testNode struct {
 	rpcURL  string
 	datadir string
+	genesis string // the genesis.json file of its network
 	params  *consensus.Params
 	miner   types.Address // the address the node mines to
 }
@@ -60,6 +61,21 @@ func testParams(t *testing.T, alloc []consensus.Alloc) *consensus.Params {
 // node is stopped (SIGINT, then SIGKILL after a deadline) at cleanup.
 func startNode(t *testing.T, c *runner, alloc types.Address) *testNode {
 	t.Helper()
+	return launchNode(t, c, testParams(t, []consensus.Alloc{{Address: alloc, Amount: aliceFunds}}), nodeOptions{mine: true})
+}
+
+// nodeOptions are how launchNode runs cairnd besides its network.
+type nodeOptions struct {
+	// mine starts the miner at once; without it, the node has a miner
+	// address, and `cairn miner start` starts it.
+	mine bool
+	// bootnodes are the multiaddrs of nodes to connect to.
+	bootnodes []string
+}
+
+// launchNode starts cairnd on the network p, as startNode does.
+func launchNode(t *testing.T, c *runner, p *consensus.Params, o nodeOptions) *testNode {
+	t.Helper()
 	if cairndSkip != "" {
 		t.Skip(cairndSkip)
 	}
@@ -70,7 +86,6 @@ func startNode(t *testing.T, c *runner, alloc types.Address) *testNode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := testParams(t, []consensus.Alloc{{Address: alloc, Amount: aliceFunds}})
 	g, err := p.MarshalGenesis()
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +95,7 @@ func startNode(t *testing.T, c *runner, alloc types.Address) *testNode {
 	if err := os.WriteFile(genesis, g, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	n := &testNode{datadir: filepath.Join(dir, "node"), params: p, miner: mk.Address()}
+	n := &testNode{datadir: filepath.Join(dir, "node"), genesis: genesis, params: p, miner: mk.Address()}
 	addr := fmt.Sprintf("127.0.0.1:%d", closedPort(t))
 	n.rpcURL = "http://" + addr
 	logPath := filepath.Join(dir, "cairnd.log")
@@ -89,15 +104,22 @@ func startNode(t *testing.T, c *runner, alloc types.Address) *testNode {
 		t.Fatal(err)
 	}
 	defer logFile.Close()
-	cmd := exec.Command(cairndBin,
+	args := []string{
 		"--datadir", n.datadir,
 		"--genesis", genesis,
 		"--rpc.addr", addr,
 		"--p2p.listen", "/ip4/127.0.0.1/tcp/0",
 		"--p2p.nodht",
-		"--mine", "--miner.address", n.miner.String(), "--miner.threads", "1",
+		"--miner.address", n.miner.String(), "--miner.threads", "1",
 		"--log.level", "info",
-	)
+	}
+	if o.mine {
+		args = append(args, "--mine")
+	}
+	for _, b := range o.bootnodes {
+		args = append(args, "--bootnodes", b)
+	}
+	cmd := exec.Command(cairndBin, args...)
 	cmd.Env = c.environ(nil)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {

@@ -164,7 +164,6 @@ func blockCommand(s *streams) *cli.Command {
 // parseBlockRef reads a block height (digits) or hash (64 hex digits),
 // naming what is wrong with anything else.
 func parseBlockRef(ref string) (height uint64, hash types.Hash, byHeight bool, err error) {
-	isDigits := func(s string) bool { return s != "" && strings.Trim(s, "0123456789") == "" }
 	switch {
 	case strings.HasPrefix(ref, "-") && isDigits(ref[1:]):
 		return 0, hash, false, usagef("block height %s: a height is 0 or more", ref)
@@ -180,6 +179,9 @@ func parseBlockRef(ref string) (height uint64, hash types.Hash, byHeight bool, e
 	}
 	return 0, hash, false, nil
 }
+
+// isDigits reports whether s is one or more decimal digits.
+func isDigits(s string) bool { return s != "" && strings.Trim(s, "0123456789") == "" }
 
 func writeBlock(w io.Writer, b *rpc.Block) {
 	var t kv
@@ -215,15 +217,22 @@ func writeBlock(w io.Writer, b *rpc.Block) {
 
 func txCommand(s *streams) *cli.Command {
 	return &cli.Command{
-		Name:      "tx",
-		Usage:     "show a transaction and whether it is pending or confirmed",
-		ArgsUsage: "ID",
+		Name:        "tx",
+		Usage:       "show a transaction by id and whether it is pending or confirmed; sign, decode, broadcast, bump or cancel one",
+		ArgsUsage:   "ID",
+		Subcommands: txSubcommands(s),
 		Action: action(s, func(e *env) error {
+			if e.c.NArg() == 0 || e.c.Args().First() == "help" {
+				return unknownCommand(e.c)
+			}
 			a, err := e.args("ID")
 			if err != nil {
 				return err
 			}
 			id, err := types.ParseHash(a[0])
+			if err != nil && strings.Trim(a[0], "0123456789abcdefABCDEF") != "" {
+				return usagef("%q is neither a transaction id (64 hex digits) nor a command (see %s --help)", a[0], e.c.Command.HelpName)
+			}
 			if err != nil {
 				return usagef("%q is not a transaction id: %v", a[0], err)
 			}

@@ -17,8 +17,25 @@ import (
 	"github.com/cairn-ledger/cairn/wallet"
 )
 
-// maxSeedInput bounds what `wallet import` reads: a seed is 64 hex digits.
-const maxSeedInput = 4 << 10
+// maxSecretInput bounds what `wallet import` reads: a seed is 64 hex digits,
+// and 24 numbered words are under 400 bytes.
+const maxSecretInput = 4 << 10
+
+// The inputs `wallet import` reads from standard input or a file.
+var (
+	seedInput = secretInput{
+		what:   "seed",
+		want:   "64 hex digits",
+		flag:   "--seed-file",
+		prompt: "Seed (64 hex digits): ",
+	}
+	mnemonicInput = secretInput{
+		what:   "mnemonic",
+		want:   "the recovery words",
+		flag:   "--mnemonic-file",
+		prompt: "Recovery words (separated by spaces): ",
+	}
+)
 
 func walletCommand(s *streams) *cli.Command {
 	return &cli.Command{
@@ -27,7 +44,7 @@ func walletCommand(s *streams) *cli.Command {
 		Subcommands: []*cli.Command{
 			{
 				Name:      "new",
-				Usage:     "create a key; asks for its passphrase twice",
+				Usage:     "create a key from 24 new recovery words (BIP-39), shown this once; asks for its passphrase twice",
 				ArgsUsage: "NAME",
 				Action:    action(s, walletNew),
 			},
@@ -43,41 +60,82 @@ func walletCommand(s *streams) *cli.Command {
 				Action:    action(s, walletShow),
 			},
 			{
-				Name:      "import",
-				Usage:     "store a key from its seed (64 hex digits, from --seed-file or standard input)",
+				Name: "import",
+				Usage: "store a key from its seed (64 hex digits) or, with --mnemonic, its recovery words " +
+					"(12 to 24 BIP-39 words); from standard input or a file",
 				ArgsUsage: "NAME",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "seed-file", Usage: "read the seed from `FILE` rather than from standard input"},
+					&cli.BoolFlag{Name: "mnemonic", Usage: "import recovery words rather than a seed"},
+					&cli.StringFlag{Name: "mnemonic-file", Usage: "with --mnemonic: read the words from `FILE` rather than from standard input"},
+					&cli.StringFlag{Name: "mnemonic-passphrase-file", Usage: "with --mnemonic: the words were made with a BIP-39 passphrase; read it from the first line of `FILE`"},
+					&cli.Int64Flag{Name: "account", Usage: "with --mnemonic: the key of account `N`, at m/44'/7731'/N'", DefaultText: "0"},
 				},
 				Action: action(s, walletImport),
 			},
 			{
 				Name:      "export",
-				Usage:     "print a wallet's seed (64 hex digits); whoever has it controls the funds",
+				Usage:     "print a wallet's seed (64 hex digits), or with --mnemonic its recovery words; whoever has them controls the funds",
 				ArgsUsage: "NAME",
-				Action:    action(s, walletExport),
+				Flags: []cli.Flag{
+					&cli.BoolFlag{Name: "mnemonic", Usage: "print the recovery words rather than the seed"},
+				},
+				Action: action(s, walletExport),
 			},
 		},
 	}
 }
 
-// walletInfo is the JSON form of one wallet.
+// walletInfo is the JSON form of one wallet. Account and Path are set for
+// a key from recovery words.
 type walletInfo struct {
-	Name    string `json:"name"`
-	Address string `json:"address,omitempty"`
-	File    string `json:"file,omitempty"`
-	Seed    string `json:"seed,omitempty"`
-	Error   string `json:"error,omitempty"`
+	Name               string  `json:"name"`
+	Address            string  `json:"address,omitempty"`
+	Account            *uint32 `json:"account,omitempty"`
+	Path               string  `json:"path,omitempty"`
+	File               string  `json:"file,omitempty"`
+	Seed               string  `json:"seed,omitempty"`
+	Mnemonic           string  `json:"mnemonic,omitempty"`
+	MnemonicPassphrase bool    `json:"mnemonicPassphrase,omitempty"`
+	Error              string  `json:"error,omitempty"`
 }
 
 func (w walletInfo) write(out io.Writer) {
 	var t kv
 	t.add("name", w.Name)
 	t.add("address", w.Address)
+	if w.Path != "" {
+		t.add("path", w.Path)
+	}
 	if w.File != "" {
 		t.add("file", w.File)
 	}
 	t.write(out)
+}
+
+// withAccount adds the account and path of a key from recovery words.
+func (w walletInfo) withAccount(account uint32) walletInfo {
+	w.Account = &account
+	w.Path = wallet.FormatPath(wallet.AccountPath(account))
+	return w
+}
+
+// mnemonicWarning is what `wallet new` says on stderr about the words.
+const mnemonicWarning = "warning: whoever has these %d words has this wallet's coins: write them down, in order, " +
+	"and keep them secret and offline.\nThey are not shown again: only cairn wallet export %s --mnemonic, " +
+	"with the wallet's passphrase, shows them.\n"
+
+// writeWords writes numbered words four to a line, in reading order, so
+// that the text as printed can be given back to `wallet import
+// --mnemonic`.
+func writeWords(out io.Writer, words []string) {
+	for i, w := range words {
+		if i%4 == 3 || i == len(words)-1 {
+			fmt.Fprintf(out, "%2d. %s\n", i+1, w)
+		} else {
+			fmt.Fprintf(out, "%2d. %-8s   ", i+1, w)
+		}
+	}
 }
 
 func (e *env) store() (*wallet.Store, error) {
@@ -177,16 +235,27 @@ func walletNew(e *env) error {
 		return err
 	}
 	defer clear(pass)
-	k, err := wallet.GenerateKey()
+	m, err := wallet.NewMnemonic()
 	if err != nil {
 		return err
 	}
-	if err := st.Create(name, k, pass, wallet.KDFParams{}); err != nil {
+	k, err := m.Derive(nil, 0)
+	if err != nil {
+		return err
+	}
+	if err := st.CreateMnemonic(name, k, pass, wallet.KDFParams{}); err != nil {
 		return walletErr(name, err)
 	}
 	path, _ := st.Path(name)
-	info := walletInfo{Name: name, Address: k.Address().String(), File: path}
-	return e.print(info, info.write)
+	info := walletInfo{Name: name, Address: k.Address().String(), File: path, Mnemonic: m.Phrase()}.withAccount(k.Account)
+	err = e.print(info, func(out io.Writer) {
+		info.write(out)
+		fmt.Fprintf(out, "\nrecovery words (BIP-39):\n")
+		writeWords(out, m.Words())
+	})
+	// After the words, so that it is what a terminal shows last.
+	fmt.Fprintf(e.stderr, mnemonicWarning, len(m.Words()), name)
+	return err
 }
 
 func walletList(e *env) error {
@@ -239,6 +308,9 @@ func walletShow(e *env) error {
 	}
 	path, _ := st.Path(a[0])
 	info := walletInfo{Name: a[0], Address: addr.String(), File: path}
+	if f, err := st.Keystore(a[0]); err == nil && f.Version == wallet.MnemonicKeystoreVersion {
+		info = info.withAccount(f.Mnemonic.Account)
+	}
 	return e.print(info, info.write)
 }
 
@@ -248,11 +320,19 @@ func walletImport(e *env) error {
 		return err
 	}
 	name := a[0]
+	if e.c.Bool("mnemonic") {
+		return walletImportMnemonic(e, name)
+	}
+	for _, f := range []string{"mnemonic-file", "mnemonic-passphrase-file", "account"} {
+		if e.c.IsSet(f) {
+			return usagef("--%s goes with --mnemonic (usage: %s)", f, e.usage())
+		}
+	}
 	st, err := e.newWalletStore(name)
 	if err != nil {
 		return err
 	}
-	seed, err := e.readSeed(e.c.String("seed-file"))
+	seed, err := e.readSecret(seedInput, e.c.String("seed-file"))
 	if err != nil {
 		return err
 	}
@@ -276,40 +356,96 @@ func walletImport(e *env) error {
 	return e.print(info, info.write)
 }
 
-// readSeed reads a seed's hex text from file, or from standard input:
-// without echo when it is a terminal.
-func (e *env) readSeed(file string) ([]byte, error) {
+// walletImportMnemonic is `wallet import NAME --mnemonic`: the words are
+// checked, and the BIP-39 passphrase file read, before the wallet's
+// passphrase is asked for; nothing is written unless all is well.
+func walletImportMnemonic(e *env, name string) error {
+	if e.c.IsSet("seed-file") {
+		return usagef("--seed-file and --mnemonic do not go together: import a seed or recovery words (usage: %s)", e.usage())
+	}
+	account := e.c.Int64("account")
+	if account < 0 || account > int64(wallet.MaxAccount) {
+		return usagef("--account %d: want 0 to %d", account, wallet.MaxAccount)
+	}
+	st, err := e.newWalletStore(name)
+	if err != nil {
+		return err
+	}
+	words, err := e.readSecret(mnemonicInput, e.c.String("mnemonic-file"))
+	if err != nil {
+		return err
+	}
+	defer clear(words)
+	m, err := wallet.ParseMnemonic(string(words))
+	if err != nil {
+		return err
+	}
+	var bip39Pass []byte
+	if file := e.c.String("mnemonic-passphrase-file"); file != "" {
+		if bip39Pass, err = wallet.MnemonicPassphraseFromFile(file); err != nil {
+			return err
+		}
+		defer clear(bip39Pass)
+	}
+	k, err := m.Derive(bip39Pass, uint32(account))
+	if err != nil {
+		return err
+	}
+	pass, err := e.passphrase(fmt.Sprintf("Passphrase for new wallet %q: ", name), true)
+	if err != nil {
+		return err
+	}
+	defer clear(pass)
+	if err := st.CreateMnemonic(name, k, pass, wallet.KDFParams{}); err != nil {
+		return walletErr(name, err)
+	}
+	path, _ := st.Path(name)
+	info := walletInfo{Name: name, Address: k.Address().String(), File: path, MnemonicPassphrase: k.PassphraseUsed}.withAccount(k.Account)
+	return e.print(info, info.write)
+}
+
+// secretInput describes a secret `wallet import` reads.
+type secretInput struct {
+	what   string // "seed", in errors
+	want   string // what is expected, "64 hex digits"
+	flag   string // the flag that names a file, "--seed-file"
+	prompt string // the prompt on a terminal
+}
+
+// readSecret reads in from file, or from standard input: without echo
+// when it is a terminal.
+func (e *env) readSecret(in secretInput, file string) ([]byte, error) {
 	var r io.Reader
 	switch {
 	case file != "":
 		f, err := os.Open(file)
 		if err != nil {
-			return nil, fmt.Errorf("--seed-file: %w", err)
+			return nil, fmt.Errorf("%s: %w", in.flag, err)
 		}
 		defer f.Close()
 		r = f
 	default:
 		if f, ok := e.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-			fmt.Fprint(e.stderr, "Seed (64 hex digits): ")
+			fmt.Fprint(e.stderr, in.prompt)
 			b, err := term.ReadPassword(int(f.Fd()))
 			fmt.Fprintln(e.stderr)
 			if err != nil {
-				return nil, fmt.Errorf("read seed: %w", err)
+				return nil, fmt.Errorf("read %s: %w", in.what, err)
 			}
 			return b, nil
 		}
 		r = e.stdin
 	}
-	b, err := io.ReadAll(io.LimitReader(r, maxSeedInput+1))
+	b, err := io.ReadAll(io.LimitReader(r, maxSecretInput+1))
 	if err != nil {
-		return nil, fmt.Errorf("read seed: %w", err)
+		return nil, fmt.Errorf("read %s: %w", in.what, err)
 	}
-	if len(b) > maxSeedInput {
+	if len(b) > maxSecretInput {
 		clear(b)
-		return nil, fmt.Errorf("seed: input longer than %d bytes; want 64 hex digits", maxSeedInput)
+		return nil, fmt.Errorf("%s: input longer than %d bytes; want %s", in.what, maxSecretInput, in.want)
 	}
 	if len(bytes.TrimSpace(b)) == 0 {
-		return nil, errors.New("seed: no input; give 64 hex digits on standard input or with --seed-file")
+		return nil, fmt.Errorf("%s: no input; give %s on standard input or with %s", in.what, in.want, in.flag)
 	}
 	return b, nil
 }
@@ -324,6 +460,9 @@ func walletExport(e *env) error {
 	if err != nil {
 		return err
 	}
+	if e.c.Bool("mnemonic") {
+		return walletExportMnemonic(e, st, name)
+	}
 	pass, err := e.passphrase(fmt.Sprintf("Passphrase for wallet %q: ", name), false)
 	if err != nil {
 		return err
@@ -337,6 +476,39 @@ func walletExport(e *env) error {
 	fmt.Fprintln(e.stderr, "warning: anyone who has this seed controls the wallet's funds; keep it secret")
 	info := walletInfo{Name: name, Address: addr.String(), Seed: string(seed)}
 	return e.print(info, func(out io.Writer) { fmt.Fprintf(out, "%s\n", seed) })
+}
+
+// walletExportMnemonic is `wallet export NAME --mnemonic`. A wallet
+// without words is refused before its passphrase is asked for.
+func walletExportMnemonic(e *env, st *wallet.Store, name string) error {
+	f, err := st.Keystore(name)
+	if err != nil {
+		return walletErr(name, err)
+	}
+	if f.Version != wallet.MnemonicKeystoreVersion {
+		return fmt.Errorf("wallet %q has no recovery words: it holds a bare key (imported from a hex seed, "+
+			"or made before cairn had recovery words); back it up with: cairn wallet export %s", name, name)
+	}
+	pass, err := e.passphrase(fmt.Sprintf("Passphrase for wallet %q: ", name), false)
+	if err != nil {
+		return err
+	}
+	defer clear(pass)
+	k, err := st.LoadMnemonic(name, pass)
+	if err != nil {
+		return walletErr(name, err)
+	}
+	words := k.Mnemonic.Words()
+	fmt.Fprintf(e.stderr, "warning: anyone who has these %d words controls the wallet's funds; keep them secret\n", len(words))
+	if k.Account != 0 {
+		fmt.Fprintf(e.stderr, "note: this wallet's key is account %d (%s): import the words with --account %d\n", k.Account, k.Path(), k.Account)
+	}
+	if k.PassphraseUsed {
+		fmt.Fprintln(e.stderr, "warning: these words were imported with a BIP-39 passphrase, which cairn did not keep: "+
+			"the words alone give another key; keep that passphrase with them (import both with --mnemonic-passphrase-file)")
+	}
+	info := walletInfo{Name: name, Address: k.Address().String(), Mnemonic: k.Mnemonic.Phrase(), MnemonicPassphrase: k.PassphraseUsed}.withAccount(k.Account)
+	return e.print(info, func(out io.Writer) { writeWords(out, words) })
 }
 
 // resolveAddress takes an address, or the name of a wallet. flag names

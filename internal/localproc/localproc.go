@@ -1,6 +1,6 @@
 // Package localproc holds what the programs that run cairnd processes on
-// this machine (the testnet launcher, the load test) share: free loopback
-// ports and the tail of a node's log.
+// this machine (the testnet launcher, the load test) share: the genesis of
+// a local network, free loopback ports and the tail of a node's log.
 package localproc
 
 import (
