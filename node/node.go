@@ -36,7 +36,8 @@ type Node struct {
 	metrics    *metrics
 	metricsSrv *metricsServer // nil without Config.MetricsAddr
 	rpc        *rpc.Server
-	started    time.Time // set by Start before any component starts
+	explorer   *explorer.Explorer // nil without RPC
+	started    time.Time          // set by Start before any component starts
 
 	lifeMu  sync.Mutex // serialises Start and Stop; guards the fields below
 	state   lifeState
@@ -117,6 +118,9 @@ func New(cfg Config) (*Node, error) {
 	n.OnTipChange(func(res chain.Result) {
 		n.miner.tipChanged()
 		n.progress.tip(n.chain.Tip().Height, time.Now())
+		if n.explorer != nil {
+			n.explorer.TipChanged(res) // first: a page told of a reorg reads it there
+		}
 		if n.rpc != nil {
 			n.rpc.NotifyChain(res)
 		}
@@ -151,13 +155,11 @@ func New(cfg Config) (*Node, error) {
 			c.Close()
 			return nil, err
 		}
-		ex, err := explorer.New((*rpcBackend)(n), explorer.Config{Logger: log.With("module", "explorer")})
-		if err != nil {
+		if n.explorer, err = explorer.New((*rpcBackend)(n), explorer.Config{Logger: log.With("module", "explorer")}); err != nil {
 			c.Close()
 			return nil, err
 		}
-		n.rpc.Handle(explorer.DefaultPrefix, ex, true)
-		n.OnTipChange(ex.TipChanged)
+		n.rpc.Handle(explorer.DefaultPrefix, n.explorer, true)
 	}
 	tip := c.Tip()
 	log.Info("chain opened", "network", cfg.Params.Network, "genesis", cfg.Params.GenesisHash(),
