@@ -32,6 +32,8 @@ type chartView struct {
 	Top, Bottom   float64 // y of the plot area's edges
 	Bars          []chartBar
 	DiffPoints    string // the polyline's points
+	MeanShown     bool   // the mean is within the axis (else only in the legend)
+	Clipped       int    // bars cut at the axis's top
 	MeanY         float64
 	Mean          string // the mean interval, as a label
 	IntervalTicks []chartTick
@@ -77,10 +79,11 @@ func newChart(infos []chain.HeaderInfo) chartView {
 	mean := sum / float64(n)
 
 	// The interval axis goes to the 95th percentile (at least twice the
-	// mean), so that one long gap does not flatten every other bar; bars
-	// above it are clipped and marked.
+	// median), so that one long gap — the first block of a chain whose
+	// genesis is old, a miner that stopped for a day — does not flatten
+	// every other bar; bars above it are clipped and marked.
 	sorted := slices.Sorted(slices.Values(intervals))
-	top := max(sorted[(len(sorted)-1)*95/100], 2*mean, 0.001)
+	top := max(sorted[(len(sorted)-1)*95/100], 2*sorted[len(sorted)/2], 0.001)
 	top = niceCeil(top)
 	plotH := v.Bottom - v.Top
 	slot := (v.Right - v.Left) / float64(n)
@@ -93,10 +96,17 @@ func newChart(infos []chain.HeaderInfo) chartView {
 			Label:   "block " + strconv.FormatUint(infos[n-1-i].Header.Height, 10) + ": " + formatInterval(int64(s*1000)) + ", difficulty " + formatSI(diffs[i], "H"),
 			Clipped: s > top,
 		})
+		if s > top {
+			v.Clipped++
+		}
 	}
-	v.MeanY, v.Mean = round1(yOf(mean)), "mean "+formatInterval(int64(mean*1000))
+	v.Mean = "mean " + formatInterval(int64(mean*1000))
+	if v.MeanShown = mean <= top; v.MeanShown {
+		v.MeanY = round1(yOf(mean))
+	}
 	for _, f := range []float64{0, 0.5, 1} {
-		v.IntervalTicks = append(v.IntervalTicks, chartTick{Y: round1(yOf(top * f)), Label: trimFloat(top*f) + " s"})
+		v.IntervalTicks = append(v.IntervalTicks, chartTick{Y: round1(yOf(top * f)),
+			Label: strconv.FormatFloat(top*f, 'f', -1, 64) + " s"})
 	}
 
 	// The difficulty line spans its own range, padded by a tenth.
@@ -137,5 +147,3 @@ func niceCeil(v float64) float64 {
 }
 
 func round1(v float64) float64 { return math.Round(v*10) / 10 }
-
-func trimFloat(v float64) string { return strconv.FormatFloat(v, 'g', 4, 64) }

@@ -391,12 +391,14 @@ func TestFormat(t *testing.T) {
 			t.Errorf("formatCRN(%q) = %q, want %q", in, got, want)
 		}
 	}
-	for v, want := range map[float64]string{0: "0 H/s", 999: "999 H/s", 1234567: "1.23 MH/s", 999.6: "1 kH/s"} {
+	for v, want := range map[float64]string{0: "0 H/s", 999: "999 H/s", 1234567: "1.23 MH/s", 999.6: "1 kH/s",
+		1.45e-7: "145 nH/s", 0.5: "500 mH/s", 1e40: "1.00e+10 QH/s"} {
 		if got := formatSI(v, "H/s"); got != want {
 			t.Errorf("formatSI(%v) = %q, want %q", v, got, want)
 		}
 	}
-	for ms, want := range map[int64]string{1000: "1.0 s", -400: "-0.4 s", 12345: "12.3 s", 845_000: "14m5s"} {
+	for ms, want := range map[int64]string{1000: "1.0 s", -400: "-0.4 s", 12345: "12.3 s", 845_000: "14 min 5 s",
+		-845_000: "-14 min 5 s", 12_000_000: "3 h 20 min", 96_660_000_000: "1118 d 18 h"} {
 		if got := formatInterval(ms); got != want {
 			t.Errorf("formatInterval(%d) = %q, want %q", ms, got, want)
 		}

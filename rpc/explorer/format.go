@@ -98,13 +98,24 @@ func formatAgo(now time.Time, ms int64) string {
 	return fmt.Sprintf("%d d ago", int(d/(24*time.Hour)))
 }
 
-// formatInterval writes a block interval in ms as seconds: "12.3 s",
-// "-0.4 s" (a block may be dated before its parent), "4 min 5 s".
+// formatInterval writes a block interval in ms: "12.3 s", "-0.4 s" (a
+// block may be dated before its parent), "14 min 5 s", "3 h 20 min",
+// "1118 d 17 h".
 func formatInterval(ms int64) string {
-	if ms >= 600_000 || ms <= -600_000 {
-		return (time.Duration(ms) * time.Millisecond).Round(time.Second).String()
+	sign := ""
+	if ms < 0 {
+		sign, ms = "-", -ms
 	}
-	return strconv.FormatFloat(float64(ms)/1000, 'f', 1, 64) + " s"
+	s := ms / 1000
+	switch {
+	case ms < 600_000:
+		return sign + strconv.FormatFloat(float64(ms)/1000, 'f', 1, 64) + " s"
+	case s < 3600:
+		return fmt.Sprintf("%s%d min %d s", sign, s/60, s%60)
+	case s < 86400:
+		return fmt.Sprintf("%s%d h %d min", sign, s/3600, s%3600/60)
+	}
+	return fmt.Sprintf("%s%d d %d h", sign, s/86400, s%86400/3600)
 }
 
 // formatSI writes v with an SI prefix and three significant digits:
@@ -113,17 +124,26 @@ func formatSI(v float64, unit string) string {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return "—"
 	}
-	prefixes := []string{"", "k", "M", "G", "T", "P", "E", "Z", "Y", "R", "Q"}
-	i := 0
-	for math.Abs(v) >= 999.5 && i < len(prefixes)-1 {
+	prefix := ""
+	for _, p := range []string{"k", "M", "G", "T", "P", "E", "Z", "Y", "R", "Q"} {
+		if math.Abs(v) < 999.5 {
+			break
+		}
 		v /= 1000
-		i++
+		prefix = p
+	}
+	for _, p := range []string{"m", "µ", "n", "p"} { // a tiny rate (a test chain)
+		if v == 0 || math.Abs(v) >= 0.9995 {
+			break
+		}
+		v *= 1000
+		prefix = p
 	}
 	s := strconv.FormatFloat(v, 'g', 3, 64)
-	if strings.ContainsAny(s, "e") { // beyond Q: plain exponent
+	if strings.ContainsAny(s, "e") { // beyond the prefixes: an exponent
 		s = strconv.FormatFloat(v, 'e', 2, 64)
 	}
-	return s + " " + prefixes[i] + unit
+	return s + " " + prefix + unit
 }
 
 // bigFloat converts a non-negative big.Int to a float64 (for display).

@@ -79,7 +79,7 @@
     banner.appendChild(blockLink(r.oldTip));
     banner.appendChild(document.createTextNode(" → new tip "));
     banner.appendChild(blockLink(r.newTip));
-    banner.appendChild(document.createTextNode(" at " + new Date().toLocaleTimeString()));
+    banner.appendChild(document.createTextNode(" at " + new Date().toISOString().slice(11, 19) + " UTC"));
     banner.dataset.depth = String(removed);
     banner.dataset.oldTip = r.oldTip;
     banner.dataset.newTip = r.newTip;
