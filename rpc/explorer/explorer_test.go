@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cairn-ledger/cairn/chain"
 	"github.com/cairn-ledger/cairn/chain/chaintest"
@@ -217,7 +218,8 @@ func FuzzSearch(f *testing.F) {
 	fx := newFixture(f)
 	e := newTestExplorer(f, fx.b)
 	for _, s := range []string{"", "0", "4", "#2", fx.g.Hash("b2").String(), fx.payTx.ID().String(),
-		chaintest.Key("bob").Address().String(), "cairn1", "<script>", "%zz", "1e3", " 1 ", "\u00a0"} {
+		chaintest.Key("bob").Address().String(), "cairn1", "<script>", "<", "%zz", "1e3", " 1 ", "\u00a0",
+		strings.Repeat("é", 100), "a+b&c\"d'e"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, q string) {
@@ -227,8 +229,25 @@ func FuzzSearch(f *testing.F) {
 			to := r.header.Get("Location")
 			get(t, e, "GET", to).want(t, "search result "+to, 200)
 		case http.StatusNotFound:
-			if strings.Contains(q, "<") && strings.Contains(r.body, q) {
-				t.Fatalf("search text %q unescaped", q)
+			// The query is shown as text: nothing in it opens a tag, and
+			// unescaped it is what was searched (as shown: trimmed, and
+			// cut when long).
+			shown := shorten(strings.TrimSpace(q))
+			if shown == "" {
+				break
+			}
+			const open = `id="notfound-what">`
+			i := strings.Index(r.body, open)
+			j := strings.Index(r.body[max(i, 0):], "</q>")
+			if i < 0 || j < 0 {
+				t.Fatalf("search %q: the query is not on the page:\n%s", q, r.body)
+			}
+			text := r.body[i+len(open) : i+j]
+			if strings.ContainsAny(text, "<>") {
+				t.Fatalf("search %q shown unescaped: %q", q, text)
+			}
+			if utf8.ValidString(shown) && !strings.ContainsRune(shown, 0) && html.UnescapeString(text) != shown {
+				t.Fatalf("search %q shown as %q", q, html.UnescapeString(text))
 			}
 		default:
 			t.Fatalf("search %q: status %d", q, r.status)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/cairn-ledger/cairn/chain"
 	"github.com/cairn-ledger/cairn/chain/types"
@@ -190,11 +191,21 @@ func (e *Explorer) serveSearch(w http.ResponseWriter, r *http.Request) {
 	case target != "":
 		http.Redirect(w, r, e.cfg.Prefix+target, http.StatusSeeOther)
 	default:
-		if len(q) > maxQuery {
-			q = q[:maxQuery] + "…"
-		}
-		e.notFound(w, r, q, why)
+		e.notFound(w, r, shorten(q), why)
 	}
+}
+
+// shorten cuts a query longer than maxQuery on a character boundary,
+// marking the cut.
+func shorten(q string) string {
+	if len(q) <= maxQuery {
+		return q
+	}
+	n := maxQuery
+	for n > 0 && !utf8.RuneStart(q[n]) {
+		n--
+	}
+	return q[:n] + "…"
 }
 
 // resolve finds what q names: the path of its page under the prefix, or
