@@ -40,4 +40,5 @@ func BenchmarkExplorerOverview(b *testing.B) {
 			b.Fatalf("status %d", rec.Code)
 		}
 	}
+	b.ReportMetric(float64(b.Elapsed())/float64(b.N)/1e6, "ms") // the figure of make bench
 }
