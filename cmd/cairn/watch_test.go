@@ -91,7 +91,9 @@ func TestWatch(t *testing.T) {
 
 	w := c.startWatch(t)
 	w.until(w.stderr, "the watching line", func(l string) bool { return l == "watching new blocks on "+n.rpcURL+" (Ctrl-C stops)" })
-	isBlock := func(l string) bool { return strings.Contains(l, "  block    height ") && strings.Contains(l, "miner "+n.miner.String()) }
+	isBlock := func(l string) bool {
+		return strings.Contains(l, "  block    height ") && strings.Contains(l, "miner "+n.miner.String())
+	}
 	t.Logf("watch: %s", w.until(w.stdout, "a block line", isBlock))
 	w.until(w.stdout, "a second block line", isBlock)
 	w.stop()
