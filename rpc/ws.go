@@ -48,8 +48,8 @@ var upgrader = websocket.Upgrader{
 
 // wsConn is one WebSocket client.
 type wsConn struct {
-	s     *Server
-	ws    *websocket.Conn
+	s    *Server
+	ws   *websocket.Conn
 	auth string // "Bearer <token>" from the upgrade request, if any
 	done chan struct{}
 	once sync.Once

@@ -136,4 +136,3 @@ func benchNotify(b *testing.B, n int) {
 		s.NotifyChain(res)
 	}
 }
-
