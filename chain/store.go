@@ -176,6 +176,12 @@ func openReadOnly(dir string) (*leveldb.DB, string, func(), error) {
 		}
 		return db, dir, func() { db.Close() }, nil
 	}
+	return openCopy(dir)
+}
+
+// openCopy opens the database in dir read-write through a copy of hard
+// links beside it, removed by the returned func (see openReadOnly).
+func openCopy(dir string) (*leveldb.DB, string, func(), error) {
 	tmp, err := os.MkdirTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".read-")
 	if err != nil {
 		return nil, "", nil, err
@@ -186,6 +192,7 @@ func openReadOnly(dir string) (*leveldb.DB, string, func(), error) {
 			err = os.Link(filepath.Join(dir, e.Name()), filepath.Join(tmp, e.Name()))
 		}
 	}
+	var db *leveldb.DB
 	if err == nil {
 		db, err = leveldb.OpenFile(tmp, dbOptions())
 	}
