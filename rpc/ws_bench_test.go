@@ -15,8 +15,8 @@ import (
 	"github.com/cairn-ledger/cairn/chain/chaintest"
 )
 
-// benchSubscribers is the subscriber count of the WebSocket figures.
-const benchSubscribers = 1000
+// benchSubs is the subscriber count of the WebSocket figures.
+const benchSubs = 1000
 
 // subscribeMany opens n WebSocket connections to url, each subscribed to
 // newHeads, and returns them; it reports the heap they added (both ends:
@@ -50,16 +50,28 @@ func subscribeMany(b *testing.B, url string, n int) ([]*websocket.Conn, float64)
 // does, and waits until every subscriber has read the head. p95-ms is the
 // time from the start of the import to a subscriber's read (target ≤ 50
 // ms); B/sub the heap an idle subscriber adds, both ends counted.
-func BenchmarkSubscribers1000(b *testing.B) {
+func BenchmarkSubscribers1000(b *testing.B) { benchSubscribers(b, 0) }
+
+// BenchmarkSubscribers1000OneStalled is BenchmarkSubscribers1000 with one
+// more subscriber that never reads: the others' p95 should not move.
+func BenchmarkSubscribers1000OneStalled(b *testing.B) { benchSubscribers(b, 1) }
+
+func benchSubscribers(b *testing.B, stalled int) {
 	be := newTestBackend(b)
-	s, err := NewServer(Config{Token: testToken, MaxWSConns: benchSubscribers + 10}, be)
+	s, err := NewServer(Config{Token: testToken, MaxWSConns: benchSubs + 10, WSQueue: 64}, be)
 	if err != nil {
 		b.Fatal(err)
 	}
 	hs := httptest.NewServer(s.Handler())
 	defer hs.Close()
 	defer s.closeConns()
-	conns, perSub := subscribeMany(b, hs.URL, benchSubscribers)
+	conns, perSub := subscribeMany(b, hs.URL, benchSubs)
+	idle, _ := subscribeMany(b, hs.URL, stalled) // never read
+	defer func() {
+		for _, ws := range idle {
+			ws.Close()
+		}
+	}()
 	blocks := be.g.Branch("z", "b4", b.N, nil)
 
 	var start atomic.Int64 // unix ns of the current import's start
@@ -106,7 +118,7 @@ func BenchmarkSubscribers1000(b *testing.B) {
 // makes the node wait, it only costs its enqueue (and is dropped when its
 // queue is full).
 func BenchmarkNotifyStalled1000(b *testing.B) {
-	benchNotify(b, benchSubscribers)
+	benchNotify(b, benchSubs)
 }
 
 func BenchmarkNotifyNone(b *testing.B) { benchNotify(b, 0) }

@@ -73,6 +73,7 @@ type side struct {
 
 var sides = []side{
 	{"heap per idle WebSocket subscriber (server and client ends), bytes", metric{"BenchmarkSubscribers1000", "B/sub"}, metric{}},
+	{"new head to 1,000 subscribers beside one that never reads, p95 ms", metric{"BenchmarkSubscribers1000OneStalled", "p95-ms"}, metric{"BenchmarkSubscribers1000", "p95-ms"}},
 	{"new head told to 1,000 stalled subscribers, ns", metric{"BenchmarkNotifyStalled1000", "ns/op"}, metric{"BenchmarkNotifyNone", "ns/op"}},
 	{"LtHash per account value (expand + add), ns", metric{"BenchmarkLtHashAccount", "ns/op"}, metric{"BenchmarkAESCTR2048", "ns/op"}},
 	{"txpool admission, one goroutine, tx/s", metric{"BenchmarkAdmissionSerial", "tx/s"}, metric{"BenchmarkVerifySingle", "sig/s"}},
