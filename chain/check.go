@@ -71,9 +71,7 @@ func Check(dir string, cfg Config) (*CheckReport, error) {
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("no chain database in %s", dir)
 	}
-	o := dbOptions()
-	o.ReadOnly = true
-	ldb, err := leveldb.OpenFile(dir, o)
+	ldb, opened, closeDB, err := openReadOnly(dir)
 	switch {
 	case errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK):
 		return nil, fmt.Errorf("%s: %w: stop it first", dir, ErrInUse)
@@ -83,8 +81,8 @@ func Check(dir string, cfg Config) (*CheckReport, error) {
 	case err != nil:
 		return nil, fmt.Errorf("open chain database %s: %w", dir, err)
 	}
-	defer ldb.Close()
-	if err := missingTables(ldb, dir); err != nil {
+	defer closeDB()
+	if err := missingTables(ldb, opened); err != nil {
 		r.problem("corrupt: database files: %v", err)
 		return r, nil // every read would fail on them
 	}

@@ -66,9 +66,9 @@ func Reindex(dir string, cfg Config, progress func(done, total int)) (*ReindexRe
 	}
 	tmp := dir + ".reindex"
 	err = rebuild(src, tmp, cfg, rep, progress)
-	if cerr := src.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("close %s: %w", dir, cerr)
-	}
+	// The old database is replaced: a failure to close it (a compaction
+	// that met its damage, say) does not matter.
+	src.Close()
 	if err != nil {
 		os.RemoveAll(tmp)
 		return nil, err
@@ -82,14 +82,14 @@ func Reindex(dir string, cfg Config, progress func(done, total int)) (*ReindexRe
 	return rep, nil
 }
 
-// openForReindex opens the database in dir to read its block bodies:
-// read-only if LevelDB can open it; if not for damage (a damaged MANIFEST,
-// a missing table), through LevelDB's recovery, which rebuilds the
-// MANIFEST from the tables present and rewrites a damaged table with what
-// it can still read — or, if that fails, drops the damaged tables whole.
+// openForReindex opens the database in dir to read its block bodies (it
+// is replaced afterwards, so it may change): as it is if LevelDB can open
+// it; if not for damage (a damaged MANIFEST, a missing table), through
+// LevelDB's recovery, which rebuilds the MANIFEST from the tables present
+// and rewrites a damaged table with what it can still read — or, if that
+// fails, drops the damaged tables whole.
 func openForReindex(dir string, rep *ReindexReport) (*leveldb.DB, error) {
 	o := dbOptions()
-	o.ReadOnly = true
 	src, err := leveldb.OpenFile(dir, o)
 	if errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK) {
 		return nil, fmt.Errorf("%s: %w: stop it first", dir, ErrInUse)
@@ -284,6 +284,12 @@ func rebuild(src *leveldb.DB, tmp string, cfg Config, rep *ReindexReport, progre
 		progress(rep.Stored, rep.Bodies)
 	}
 	rep.Tip = c.Tip()
+	// Everything into tables: the new database starts tidy, with one
+	// empty journal.
+	if err := c.db.CompactRange(util.Range{}); err != nil {
+		c.Close()
+		return fmt.Errorf("compact %s: %w", tmp, classify(err))
+	}
 	batch := new(leveldb.Batch)
 	batch.Put(keyTip, rep.Tip.Hash[:])
 	if err := c.db.Write(batch, &opt.WriteOptions{Sync: true}); err != nil {

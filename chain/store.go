@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/big"
 	"os"
@@ -153,6 +154,53 @@ func missingTables(db *leveldb.DB, dir string) error {
 		return fmt.Errorf("%w: table files missing: %s", ErrCorrupt, strings.Join(missing, ", "))
 	}
 	return nil
+}
+
+// openReadOnly opens the database in dir to read it without changing it,
+// and returns the directory it opened (dir, or the copy below) and a func
+// that closes it. goleveldb's read-only open fails with
+// io.EOF on a database that holds more than one journal file (its
+// recoverJournalRO reuses a journal reader whose Reset returns the last
+// file's io.EOF), as a database closed right after its memtable was
+// rotated does. Such a database is opened read-write through a copy of
+// hard links beside it, which changes nothing of dir: LevelDB never
+// rewrites a file, it only adds and removes them, and here only in the
+// copy.
+func openReadOnly(dir string) (*leveldb.DB, string, func(), error) {
+	o := dbOptions()
+	o.ReadOnly = true
+	db, err := leveldb.OpenFile(dir, o)
+	if !errors.Is(err, io.EOF) {
+		if err != nil {
+			return nil, "", nil, err
+		}
+		return db, dir, func() { db.Close() }, nil
+	}
+	return openCopy(dir)
+}
+
+// openCopy opens the database in dir read-write through a copy of hard
+// links beside it, removed by the returned func (see openReadOnly).
+func openCopy(dir string) (*leveldb.DB, string, func(), error) {
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".read-")
+	if err != nil {
+		return nil, "", nil, err
+	}
+	entries, err := os.ReadDir(dir)
+	for _, e := range entries {
+		if err == nil && e.Type().IsRegular() && e.Name() != "LOCK" {
+			err = os.Link(filepath.Join(dir, e.Name()), filepath.Join(tmp, e.Name()))
+		}
+	}
+	var db *leveldb.DB
+	if err == nil {
+		db, err = leveldb.OpenFile(tmp, dbOptions())
+	}
+	if err != nil {
+		os.RemoveAll(tmp)
+		return nil, "", nil, err
+	}
+	return db, tmp, func() { db.Close(); os.RemoveAll(tmp) }, nil
 }
 
 // dbOptions are the options the chain database is opened with.

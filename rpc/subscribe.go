@@ -204,17 +204,6 @@ func (s *Server) unsubscribeAll(c *wsConn) {
 	}
 }
 
-// notification is the message of one event for one subscription: the
-// result's JSON is encoded once per event and shared.
-func notification(id string, result []byte) []byte {
-	b := make([]byte, 0, 96+len(id)+len(result))
-	b = append(b, `{"jsonrpc":"2.0","method":"chain_subscription","params":{"subscription":"`...)
-	b = append(b, id...)
-	b = append(b, `","result":`...)
-	b = append(b, result...)
-	return append(b, "}}"...)
-}
-
 func marshal(v any) []byte {
 	var buf bytes.Buffer
 	if err := encodeJSON(&buf, v); err != nil {
@@ -302,7 +291,7 @@ func (s *Server) notifyAddr(tx *types.Tx, ev *AddressEvent) {
 // subMu for reading.
 func (s *Server) fanOut(subs map[string]*subscription, result []byte) {
 	for _, sub := range subs {
-		sub.conn.send(notification(sub.id, result))
+		sub.conn.send(wsMsg{sub: sub.id, body: result}) // result is shared: encoded once per event
 	}
 }
 

@@ -3,6 +3,7 @@ package rpc
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -38,18 +39,28 @@ const (
 var upgrader = websocket.Upgrader{
 	ReadBufferSize:  4 << 10,
 	WriteBufferSize: 16 << 10,
+	// Write buffers are held only while a message is written, so an idle
+	// connection costs none.
+	WriteBufferPool: new(sync.Pool),
 	// The guard in front has checked Origin already (own, or listed).
 	CheckOrigin: func(*http.Request) bool { return true },
 }
 
 // wsConn is one WebSocket client.
 type wsConn struct {
-	s     *Server
-	ws    *websocket.Conn
-	auth  string      // "Bearer <token>" from the upgrade request, if any
-	queue chan []byte // waiting to be written
-	done  chan struct{}
-	once  sync.Once
+	s    *Server
+	ws   *websocket.Conn
+	auth string // "Bearer <token>" from the upgrade request, if any
+	done chan struct{}
+	once sync.Once
+
+	// The messages waiting to be written, at most max: a slice that grows
+	// with use (an idle connection holds none), and wake, which tells the
+	// writer there are some.
+	qmu  sync.Mutex
+	q    []wsMsg
+	max  int
+	wake chan struct{}
 
 	mu   sync.Mutex // guards subs
 	subs map[string]*subscription
@@ -98,7 +109,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // Upgrade answered the client already
 	}
-	c := &wsConn{s: s, ws: ws, auth: auth, queue: make(chan []byte, s.cfg.WSQueue),
+	c := &wsConn{s: s, ws: ws, auth: auth, max: s.cfg.WSQueue, wake: make(chan struct{}, 1),
 		done: make(chan struct{}), subs: make(map[string]*subscription)}
 	s.trackConn(c, true)
 	defer s.trackConn(c, false)
@@ -110,6 +121,39 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	wg.Wait()
 	s.unsubscribeAll(c)
 	ws.Close()
+}
+
+// wsMsg is one message waiting to be written: a response (body), or a
+// notification of subscription sub with result body, whose JSON is shared
+// by every subscriber of the event and framed only as it is written.
+type wsMsg struct {
+	sub  string
+	body []byte
+}
+
+// Framing of a notification around its subscription id and result.
+var (
+	notifyHead = []byte(`{"jsonrpc":"2.0","method":"chain_subscription","params":{"subscription":"`)
+	notifyMid  = []byte(`","result":`)
+	notifyTail = []byte(`}}`)
+)
+
+// write writes m as one text message.
+func (c *wsConn) write(m wsMsg) error {
+	c.ws.SetWriteDeadline(time.Now().Add(wsWriteWait))
+	if m.sub == "" {
+		return c.ws.WriteMessage(websocket.TextMessage, m.body)
+	}
+	w, err := c.ws.NextWriter(websocket.TextMessage)
+	if err != nil {
+		return err
+	}
+	w.Write(notifyHead)
+	io.WriteString(w, m.sub)
+	w.Write(notifyMid)
+	w.Write(m.body)
+	w.Write(notifyTail)
+	return w.Close()
 }
 
 // readLoop runs the client's messages in order until the connection ends.
@@ -139,7 +183,7 @@ func (c *wsConn) readLoop() {
 		}
 		out := new(bytes.Buffer)
 		c.s.exchange(ctx, msg, c.auth, out)
-		if out.Len() > 0 && !c.send(out.Bytes()) {
+		if out.Len() > 0 && !c.send(wsMsg{body: out.Bytes()}) {
 			return
 		}
 	}
@@ -150,15 +194,21 @@ func (c *wsConn) readLoop() {
 func (c *wsConn) writeLoop() {
 	ping := time.NewTicker(wsPing)
 	defer ping.Stop()
+	var batch []wsMsg
 	for {
 		select {
 		case <-c.done:
 			return
-		case msg := <-c.queue:
-			c.ws.SetWriteDeadline(time.Now().Add(wsWriteWait))
-			if err := c.ws.WriteMessage(websocket.TextMessage, msg); err != nil {
-				c.close(websocket.CloseGoingAway, "")
-				return
+		case <-c.wake:
+			c.qmu.Lock()
+			batch, c.q = c.q, batch[:0]
+			c.qmu.Unlock()
+			for i, msg := range batch {
+				if err := c.write(msg); err != nil {
+					c.close(websocket.CloseGoingAway, "")
+					return
+				}
+				batch[i] = wsMsg{}
 			}
 		case <-ping.C:
 			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(wsWriteWait)); err != nil {
@@ -171,21 +221,29 @@ func (c *wsConn) writeLoop() {
 
 // send queues msg without waiting; a full queue means the client does
 // not keep up, and it is disconnected. It reports whether msg was queued.
-func (c *wsConn) send(msg []byte) bool {
+func (c *wsConn) send(msg wsMsg) bool {
 	select {
 	case <-c.done:
 		return false
 	default:
 	}
-	select {
-	case c.queue <- msg:
-		return true
-	default:
+	c.qmu.Lock()
+	full := len(c.q) >= c.max
+	if !full {
+		c.q = append(c.q, msg)
+	}
+	c.qmu.Unlock()
+	if full {
 		c.s.slowDrops.Add(1)
-		c.s.log.Info("websocket client too slow: disconnected", "remote", c.ws.RemoteAddr(), "queue", cap(c.queue))
-		c.close(websocket.ClosePolicyViolation, "queue overflow: the client reads too slowly ("+itoa(cap(c.queue))+" messages waiting)")
+		c.s.log.Info("websocket client too slow: disconnected", "remote", c.ws.RemoteAddr(), "queue", c.max)
+		c.close(websocket.ClosePolicyViolation, "queue overflow: the client reads too slowly ("+itoa(c.max)+" messages waiting)")
 		return false
 	}
+	select {
+	case c.wake <- struct{}{}:
+	default: // the writer has been woken already
+	}
+	return true
 }
 
 // close ends the connection once, telling the client code and reason.

@@ -92,6 +92,7 @@ func newApp(stdout, stderr io.Writer, stdin io.Reader) *cli.App {
 			walletCommand(s),
 			balanceCommand(s),
 			historyCommand(s),
+			watchCommand(s),
 			sendCommand(s),
 			statusCommand(s),
 			blockCommand(s),

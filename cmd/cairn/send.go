@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -230,13 +231,27 @@ func parseNonce(flag, s string) (uint64, error) {
 	return 0, usagef("%s %q: want a whole number, the count of the sender's earlier transactions", flag, s)
 }
 
-// waitConfirmed polls chain_getTransaction until the tx is on the main
-// chain, for at most timeout.
+// waitConfirmed looks the tx up (chain_getTransaction) at each new head
+// the node announces on its WebSocket — or, against a node without one,
+// every pollInterval — until it is on the main chain, for at most timeout.
 func (e *env) waitConfirmed(c *rpc.Client, id types.Hash, timeout time.Duration) (*rpc.Tx, error) {
 	ctx, cancel := context.WithTimeout(e.ctx, timeout)
 	defer cancel()
-	tick := time.NewTicker(pollInterval)
-	defer tick.Stop()
+	// Looked up at each new block, which the node's WebSocket announces;
+	// against a node without one, every pollInterval.
+	var heads <-chan json.RawMessage
+	if ws, err := rpc.DialWS(ctx, e.rpcURL, ""); err == nil {
+		defer ws.Close()
+		if sub, err := ws.Subscribe(ctx, rpc.SubNewHeads); err == nil {
+			heads = sub.C
+		}
+	}
+	var tick <-chan time.Time
+	if heads == nil {
+		t := time.NewTicker(pollInterval)
+		defer t.Stop()
+		tick = t.C
+	}
 	last := "unknown to the node"
 	for {
 		tx, err := c.Transaction(ctx, id.String())
@@ -258,7 +273,14 @@ func (e *env) waitConfirmed(c *rpc.Client, id types.Hash, timeout time.Duration)
 				return nil, e.ctx.Err()
 			}
 			return nil, fmt.Errorf("transaction %s not confirmed within %v (status: %s); see cairn tx %s", id, timeout, last, id)
-		case <-tick.C:
+		case <-tick:
+		case _, ok := <-heads:
+			if !ok { // the WebSocket dropped: poll from now on
+				heads = nil
+				t := time.NewTicker(pollInterval)
+				defer t.Stop()
+				tick = t.C
+			}
 		}
 	}
 }

@@ -49,6 +49,8 @@ var figures = []figure{
 		ceiling: metric{"BenchmarkLocalImport20000", "blocks/s"}, ratio: 0.8, target: ">= 0.8 of local import"},
 	{name: "block to all 8 nodes, p95 ms", value: metric{"BenchmarkPropagation8", "p95-ms"},
 		ceiling: metric{"BenchmarkPropagation8", "hop-x-depth-ms"}, lower: true, abs: 50, target: "p95 <= 50 ms"},
+	{name: "new head to 1,000 WebSocket subscribers, p95 ms", value: metric{"BenchmarkSubscribers1000", "p95-ms"},
+		lower: true, abs: 50, target: "p95 <= 50 ms"},
 	{name: "RPC chain_getHead, req/s", value: metric{"BenchmarkRPCGetHead", "req/s"},
 		ceiling: metric{"BenchmarkHTTPConstant", "req/s"}, ratio: 0.6, target: ">= 0.6 of net/http constant"},
 	{name: "RPC chain_getBlock, req/s", value: metric{"BenchmarkRPCGetBlock", "req/s"},
@@ -72,6 +74,9 @@ type side struct {
 }
 
 var sides = []side{
+	{"heap per idle WebSocket subscriber (server and client ends), bytes", metric{"BenchmarkSubscribers1000", "B/sub"}, metric{}},
+	{"new head to 1,000 subscribers beside one that never reads, p95 ms", metric{"BenchmarkSubscribers1000OneStalled", "p95-ms"}, metric{"BenchmarkSubscribers1000", "p95-ms"}},
+	{"new head told to 1,000 stalled subscribers, ns", metric{"BenchmarkNotifyStalled1000", "ns/op"}, metric{"BenchmarkNotifyNone", "ns/op"}},
 	{"LtHash per account value (expand + add), ns", metric{"BenchmarkLtHashAccount", "ns/op"}, metric{"BenchmarkAESCTR2048", "ns/op"}},
 	{"txpool admission, one goroutine, tx/s", metric{"BenchmarkAdmissionSerial", "tx/s"}, metric{"BenchmarkVerifySingle", "sig/s"}},
 	{"block template from 50,000 pooled txs, ns", metric{"BenchmarkTemplate50k", "ns/op"}, metric{}},
