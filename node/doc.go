@@ -4,7 +4,10 @@
 // JSON-RPC server and the Prometheus metrics, joining them through
 // adapters checked at compile time: backend (p2p.Backend: gossip and sync
 // to the chain), rpcBackend (rpc.Backend) and minerBackend (the miner's
-// blockWork). Run is what cairnd calls.
+// blockWork). The RPC server also serves the block explorer
+// (rpc/explorer) at /explorer/, its home page for browsers; the explorer
+// hears of each reorganisation before the WebSocket subscribers do. Run
+// is what cairnd calls.
 //
 // The parts that run goroutines are components (lifecycle.go), as geth's
 // node.Lifecycle: the network, the RPC server, the metrics server and the
@@ -17,7 +20,8 @@
 // Every block that changes the main chain, from gossip, sync or the miner,
 // goes through processBlock: the chain imports it, the metrics time it,
 // the pool drops included txs and takes back those of disconnected blocks,
-// and subscribers (the miner) hear of the new tip.
+// and subscribers (the miner, the explorer, the RPC's WebSocket
+// subscriptions) hear of the new tip.
 //
 // The miner (miner.go) knows the node only as blockWork, a template and a
 // way to submit a solved block (as btcd's cpuminer.Config). It hashes a
