@@ -20,11 +20,7 @@ func historyCommand(s *streams) *cli.Command {
 			&cli.StringFlag{Name: "cursor", Usage: "continue at `CURSOR`, the one the previous page printed"},
 		},
 		Action: action(s, func(e *env) error {
-			a, err := e.args("ADDR|NAME")
-			if err != nil {
-				return err
-			}
-			addr, err := e.resolveAddress("", a[0])
+			arg, addr, err := e.addressArg()
 			if err != nil {
 				return err
 			}
@@ -47,7 +43,7 @@ func historyCommand(s *streams) *cli.Command {
 					table(w, []string{"HEIGHT", "CONF", "DIRECTION", "AMOUNT", "FEE", "COUNTERPARTY", "ID"}, rows)
 				}
 				if h.Next != "" {
-					fmt.Fprintf(w, "more: cairn history %s --cursor %s\n", a[0], h.Next)
+					fmt.Fprintf(w, "more: cairn history %s --cursor %s\n", arg, h.Next)
 				}
 			})
 		}),

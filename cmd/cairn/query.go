@@ -55,11 +55,7 @@ func balanceCommand(s *streams) *cli.Command {
 		Usage:     "show an account's balance and nonces",
 		ArgsUsage: "ADDR|NAME",
 		Action: action(s, func(e *env) error {
-			a, err := e.args("ADDR|NAME")
-			if err != nil {
-				return err
-			}
-			addr, err := e.resolveAddress("", a[0])
+			_, addr, err := e.addressArg()
 			if err != nil {
 				return err
 			}

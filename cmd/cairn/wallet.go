@@ -511,6 +511,17 @@ func walletExportMnemonic(e *env, st *wallet.Store, name string) error {
 	return e.print(info, func(out io.Writer) { writeWords(out, words) })
 }
 
+// addressArg reads the command's one argument, ADDR|NAME, and returns it
+// as given and as the address it names.
+func (e *env) addressArg() (string, types.Address, error) {
+	a, err := e.args("ADDR|NAME")
+	if err != nil {
+		return "", types.Address{}, err
+	}
+	addr, err := e.resolveAddress("", a[0])
+	return a[0], addr, err
+}
+
 // resolveAddress takes an address, or the name of a wallet. flag names
 // the input in errors ("--to"), or is empty for a positional argument.
 func (e *env) resolveAddress(flag, s string) (types.Address, error) {
