@@ -86,8 +86,9 @@ func BenchmarkImportVerified1000(b *testing.B) { benchImport(b, true) }
 
 // BenchmarkLevelDBBatch1000 is the ceiling for importing pre-verified
 // blocks: one unsynced batch write of the records an import of a 1,000-tx
-// block writes — the block, 1,000 tx locations, 1,001 accounts, the undo
-// record and the metadata — with nothing validated.
+// block writes — the block, 1,000 tx locations, 2,001 address history
+// records (sender and recipient of each tx, the miner's reward), 1,001
+// accounts, the undo record and the metadata — with nothing validated.
 func BenchmarkLevelDBBatch1000(b *testing.B) {
 	db, err := leveldb.OpenFile(b.TempDir(), nil)
 	if err != nil {
@@ -113,6 +114,9 @@ func BenchmarkLevelDBBatch1000(b *testing.B) {
 		batch.Put(key('n', 9), blockBytes[:32])
 		for t := 0; t < benchTxs; t++ {
 			batch.Put(key('t', 33), blockBytes[t:t+36])
+		}
+		for h := 0; h <= 2*benchTxs; h++ {
+			batch.Put(key('x', 33), blockBytes[h:h+77])
 		}
 		for a := 0; a <= benchTxs; a++ {
 			batch.Put(key('a', 21), blockBytes[a:a+16])
