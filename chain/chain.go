@@ -58,12 +58,22 @@ type Config struct {
 	// still atomic and survives a killed process (the OS holds it); only a
 	// power loss can drop the newest blocks, never corrupt the database.
 	SyncWrites bool
+	// CacheMB is the size of the database's block cache in MiB (the
+	// decoded table blocks, bloom filters and indexes LevelDB keeps in
+	// memory); default DefaultCacheMB, at most 1,048,576.
+	CacheMB int
 }
 
 func (c *Config) withDefaults() (Config, error) {
 	cfg := *c
 	if cfg.Params == nil || cfg.Params.Genesis() == nil {
 		return cfg, errors.New("chain: Config.Params missing or not validated")
+	}
+	if cfg.CacheMB < 0 || cfg.CacheMB > MaxCacheMB {
+		return cfg, fmt.Errorf("chain: Config.CacheMB %d out of range (0 for the default, up to %d)", cfg.CacheMB, MaxCacheMB)
+	}
+	if cfg.CacheMB == 0 {
+		cfg.CacheMB = DefaultCacheMB
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -131,10 +141,14 @@ type Chain struct {
 // place would leave a node killed during its very first start unable to
 // restart without repair. A missing or empty dir is created this way.
 func Open(dir string, cfg Config) (*Chain, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
 	if err := createDB(dir, cfg); err != nil {
 		return nil, err
 	}
-	db, err := leveldb.OpenFile(dir, dbOptions())
+	db, err := leveldb.OpenFile(dir, dbOptions(cfg.CacheMB))
 	if err != nil {
 		return nil, fmt.Errorf("open chain database %s: %w", dir, classify(err))
 	}
@@ -167,7 +181,9 @@ func createDB(dir string, cfg Config) error {
 	if err := os.RemoveAll(tmp); err != nil { // left by a creation cut short
 		return fmt.Errorf("create chain database: %w", err)
 	}
-	db, err := leveldb.OpenFile(tmp, &opt.Options{})
+	o := dbOptions(cfg.CacheMB)
+	o.ErrorIfMissing = false
+	db, err := leveldb.OpenFile(tmp, o)
 	if err != nil {
 		return fmt.Errorf("create chain database %s: %w", tmp, err)
 	}

@@ -71,7 +71,7 @@ func Check(dir string, cfg Config) (*CheckReport, error) {
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("no chain database in %s", dir)
 	}
-	ldb, opened, closeDB, err := openReadOnly(dir)
+	ldb, opened, closeDB, err := openReadOnly(dir, cfg.CacheMB)
 	switch {
 	case errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK):
 		return nil, fmt.Errorf("%s: %w: stop it first", dir, ErrInUse)

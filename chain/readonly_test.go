@@ -44,7 +44,7 @@ func TestOpenReadOnlyTwoJournals(t *testing.T) {
 		return out
 	}
 	before := list()
-	o := dbOptions()
+	o := dbOptions(DefaultCacheMB)
 	o.ReadOnly = true
 	if db, err := leveldb.OpenFile(dir, o); err != nil {
 		t.Logf("goleveldb's read-only open: %v (journals %v)", err, journals)
@@ -73,8 +73,8 @@ func TestOpenReadOnlyTwoJournals(t *testing.T) {
 			}
 		}
 	}
-	read("openReadOnly", openReadOnly)
-	read("openCopy", openCopy) // the way around the read-only open's io.EOF, whether or not this database meets it
+	read("openReadOnly", func(dir string) (*leveldb.DB, string, func(), error) { return openReadOnly(dir, DefaultCacheMB) })
+	read("openCopy", func(dir string) (*leveldb.DB, string, func(), error) { return openCopy(dir, DefaultCacheMB) }) // the way around the read-only open's io.EOF, whether or not this database meets it
 	if after := list(); !slices.Equal(before, after) {
 		t.Fatalf("the database changed:\n%v\n%v", before, after)
 	}

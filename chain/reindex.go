@@ -60,7 +60,7 @@ func Reindex(dir string, cfg Config, progress func(done, total int)) (*ReindexRe
 		return nil, fmt.Errorf("no chain database in %s", dir)
 	}
 	rep := &ReindexReport{}
-	src, err := openForReindex(dir, rep)
+	src, err := openForReindex(dir, cfg.CacheMB, rep)
 	if err != nil {
 		return nil, err
 	}
@@ -88,8 +88,8 @@ func Reindex(dir string, cfg Config, progress func(done, total int)) (*ReindexRe
 // LevelDB's recovery, which rebuilds the MANIFEST from the tables present
 // and rewrites a damaged table with what it can still read — or, if that
 // fails, drops the damaged tables whole.
-func openForReindex(dir string, rep *ReindexReport) (*leveldb.DB, error) {
-	o := dbOptions()
+func openForReindex(dir string, cacheMB int, rep *ReindexReport) (*leveldb.DB, error) {
+	o := dbOptions(cacheMB)
 	src, err := leveldb.OpenFile(dir, o)
 	if errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK) {
 		return nil, fmt.Errorf("%s: %w: stop it first", dir, ErrInUse)
@@ -104,7 +104,7 @@ func openForReindex(dir string, rep *ReindexReport) (*leveldb.DB, error) {
 		return nil, err
 	}
 	rep.Recovered = true
-	o = dbOptions()
+	o = dbOptions(cacheMB)
 	o.ErrorIfMissing = false
 	if src, err = leveldb.RecoverFile(dir, o); err == nil {
 		return src, nil

@@ -1,0 +1,20 @@
+package chain
+
+import "github.com/syndtr/goleveldb/leveldb/util"
+
+// SetBloomBitsPerKey sets the bloom filter of the databases opened from
+// now on (0: none, the options before filters were added) and returns a
+// func that restores it. Not for parallel tests: the setting is global.
+func SetBloomBitsPerKey(n int) (restore func()) {
+	old := bloomBitsPerKey
+	bloomBitsPerKey = n
+	return func() { bloomBitsPerKey = old }
+}
+
+// Compact rewrites every table of the database (with the options it was
+// opened with).
+func (c *Chain) Compact() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.db.CompactRange(util.Range{})
+}
