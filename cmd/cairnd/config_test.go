@@ -45,6 +45,7 @@ func TestConfigFile(t *testing.T) {
 genesis = %q
 "rpc.addr" = "127.0.0.1:%d"
 "log.format" = "json"
+cache = 64
 
 [p2p]
 listen = ["/ip4/127.0.0.1/tcp/0"]
@@ -56,7 +57,7 @@ threads = 3
 
 	m := effective(t, nil, "--config", file)
 	if m["rpc.addr"] != "127.0.0.1:"+strconv.Itoa(port) || m["miner.threads"] != int64(3) || m["p2p.nodht"] != true ||
-		fmt.Sprint(m["p2p.listen"]) != "[/ip4/127.0.0.1/tcp/0]" || m["log.level"] != "info" {
+		fmt.Sprint(m["p2p.listen"]) != "[/ip4/127.0.0.1/tcp/0]" || m["log.level"] != "info" || m["cache"] != int64(64) {
 		t.Errorf("from the file: %v", m)
 	}
 	m = effective(t, []string{"CAIRN_MINER_THREADS=4"}, "--config", file)
@@ -66,6 +67,17 @@ threads = 3
 	m = effective(t, []string{"CAIRN_MINER_THREADS=4"}, "--config", file, "--miner.threads", "5")
 	if m["miner.threads"] != int64(5) {
 		t.Errorf("flag over environment and file: miner.threads %v, want 5", m["miner.threads"])
+	}
+	m = effective(t, []string{"CAIRN_CACHE=128"}, "--config", file)
+	if m["cache"] != int64(128) {
+		t.Errorf("environment over the file: cache %v, want 128", m["cache"])
+	}
+	m = effective(t, []string{"CAIRN_CACHE=128"}, "--config", file, "--cache", "256")
+	if m["cache"] != int64(256) {
+		t.Errorf("flag over environment and file: cache %v, want 256", m["cache"])
+	}
+	if m = effective(t, nil); m["cache"] != int64(32) {
+		t.Errorf("default cache %v, want 32", m["cache"])
 	}
 	m = effective(t, []string{"CAIRN_CONFIG=" + file})
 	if m["miner.threads"] != int64(3) {
@@ -92,6 +104,7 @@ func TestConfigFileErrors(t *testing.T) {
 		{"unknown table key", "[miner]\nthread = 2", `unknown setting "miner.thread"`},
 		{"not TOML", `rpc.addr = `, "--config"},
 		{"wrong type", `"miner.threads" = "two"`, "miner.threads"},
+		{"cache not a number", `cache = "big"`, "cache"},
 		{"the file itself", `config = "other.toml"`, `unknown setting "config"`},
 	} {
 		file := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".toml")

@@ -26,6 +26,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"github.com/urfave/cli/v2/altsrc"
 
+	"github.com/cairn-ledger/cairn/chain"
 	"github.com/cairn-ledger/cairn/chain/types"
 	"github.com/cairn-ledger/cairn/internal/version"
 	"github.com/cairn-ledger/cairn/node"
@@ -81,6 +82,8 @@ func daemonFlags() []cli.Flag {
 		altsrc.NewBoolFlag(&cli.BoolFlag{Name: "mine", EnvVars: env("MINE"), Usage: "mine blocks (needs --miner.address)"}),
 		altsrc.NewStringFlag(&cli.StringFlag{Name: "miner.address", EnvVars: env("MINER_ADDRESS"), Usage: "address paid by mined blocks (bech32)"}),
 		altsrc.NewIntFlag(&cli.IntFlag{Name: "miner.threads", Value: 1, EnvVars: env("MINER_THREADS"), Usage: "mining threads"}),
+		altsrc.NewIntFlag(&cli.IntFlag{Name: "cache", Value: chain.DefaultCacheMB, EnvVars: env("CACHE"),
+			Usage: "`MB` of memory for the chain database's block cache (its bloom filters, indexes and hot state)"}),
 		altsrc.NewStringFlag(&cli.StringFlag{Name: "metrics.addr", EnvVars: env("METRICS_ADDR"),
 			Usage: "serve Prometheus metrics on host:port at /metrics (default off)"}),
 		altsrc.NewStringFlag(&cli.StringFlag{Name: "log.level", Value: "info", EnvVars: env("LOG_LEVEL"), Usage: "debug, info, warn or error"}),
@@ -178,6 +181,10 @@ func configFrom(c *cli.Context, stderr io.Writer) (node.Config, error) {
 			return cfg, fmt.Errorf("--minchainwork %q: want a hexadecimal number of at most 64 digits", w)
 		}
 		cfg.Chain.MinChainWork = v
+	}
+	cfg.Chain.CacheMB = c.Int("cache")
+	if cfg.Chain.CacheMB < 1 || cfg.Chain.CacheMB > chain.MaxCacheMB {
+		return cfg, fmt.Errorf("--cache %d: want 1 to %d (MB)", cfg.Chain.CacheMB, chain.MaxCacheMB)
 	}
 	cfg.DataDir = c.String("datadir")
 	if cfg.DataDir == "" {
