@@ -45,6 +45,8 @@ var figures = []figure{
 		ceiling: metric{"BenchmarkVerifyBatch1024Parallel", "sig/s"}, ratio: 0.6, target: ">= 0.6 of batch verify on all cores"},
 	{name: "block import, pre-verified txs, tx/s", value: metric{"BenchmarkImportVerified1000", "tx/s"},
 		ceiling: metric{"BenchmarkLevelDBBatch1000", "tx/s"}, ratio: 0.5, target: ">= 0.5 of the LevelDB batch"},
+	{name: "import at 1M accounts, tx/s", value: metric{"BenchmarkImportAt1MAccounts", "tx/s"},
+		ceiling: metric{"BenchmarkImportAt10kAccounts", "tx/s"}, ratio: 0.8, target: ">= 0.8 of the same import at 10,000 accounts"},
 	{name: "sync of 20,000 blocks, blocks/s", value: metric{"BenchmarkSync20000", "blocks/s"},
 		ceiling: metric{"BenchmarkLocalImport20000", "blocks/s"}, ratio: 0.8, target: ">= 0.8 of local import"},
 	{name: "block to all 8 nodes, p95 ms", value: metric{"BenchmarkPropagation8", "p95-ms"},
