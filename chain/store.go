@@ -218,8 +218,8 @@ const MaxCacheMB = 1 << 20
 // of a busy chain) reads no data block of it 99 times in 100. Tables
 // written before the filter was turned on carry none; goleveldb reads them
 // as before (a table names its filter, and one without is read without),
-// and compaction rewrites them with one. A variable so that the
-// benchmarks can measure the state without it.
+// and a compaction that merges one writes it anew with one. A variable
+// so that the benchmarks can measure the state without it.
 var bloomBitsPerKey = 10
 
 // dbOptions are the options the chain database is opened with: a bloom
