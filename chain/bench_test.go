@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/cairn-ledger/cairn/chain"
 	"github.com/cairn-ledger/cairn/chain/chaintest"
@@ -46,23 +47,11 @@ func benchImport(b *testing.B, preverified bool) {
 	defer c.Close()
 	// Build (and sign) every block first: the garbage of building must not
 	// be collected on the import's time.
-	encs := make([][]byte, b.N)
-	parent := "genesis"
-	for i := range encs {
-		name := fmt.Sprintf("x%d", i)
-		blk := g.Block(name, parent, func(bg *chaintest.BlockGen) {
-			for s := 0; s < benchTxs; s++ {
-				bg.Pay(fmt.Sprintf("s%d", s), chaintest.Key(fmt.Sprintf("s%d", (s+1)%benchTxs)).Address(), 1000, 10)
-			}
-		})
-		if preverified {
-			for _, id := range blk.TxIDs() {
-				sigs.Add(id)
-			}
-		}
-		encs[i] = blk.Encode()
-		parent = name
+	var verified *chain.SigCache
+	if preverified {
+		verified = sigs
 	}
+	encs := benchBlocks(g, b.N, verified)
 	size := len(encs[0])
 	runtime.GC()
 	b.ReportAllocs()
@@ -81,8 +70,55 @@ func benchImport(b *testing.B, preverified bool) {
 	b.ReportMetric(float64(b.N*benchTxs)/b.Elapsed().Seconds(), "tx/s")
 }
 
+// benchBlocks builds n blocks of benchTxs transfers on top of g's genesis
+// (each sender pays the next) and returns their encodings; the ids of
+// their txs go into sigs unless it is nil.
+func benchBlocks(g *chaintest.Builder, n int, sigs *chain.SigCache) [][]byte {
+	encs := make([][]byte, n)
+	parent := "genesis"
+	for i := range encs {
+		name := fmt.Sprintf("x%d", i)
+		blk := g.Block(name, parent, func(bg *chaintest.BlockGen) {
+			for s := 0; s < benchTxs; s++ {
+				bg.Pay(fmt.Sprintf("s%d", s), chaintest.Key(fmt.Sprintf("s%d", (s+1)%benchTxs)).Address(), 1000, 10)
+			}
+		})
+		if sigs != nil {
+			for _, id := range blk.TxIDs() {
+				sigs.Add(id)
+			}
+		}
+		encs[i] = blk.Encode()
+		parent = name
+	}
+	return encs
+}
+
 func BenchmarkImportUnseen1000(b *testing.B)   { benchImport(b, false) }
 func BenchmarkImportVerified1000(b *testing.B) { benchImport(b, true) }
+
+// overlapBlocks is how many blocks BenchmarkOverlapImport1000 measures:
+// about as many as BenchmarkImportUnseen1000 imports in its second.
+const overlapBlocks = 100
+
+// BenchmarkOverlapImport1000 is the ceiling of BenchmarkImportUnseen1000:
+// the overlap bound, cores ÷ (batch-verify CPU per signature + pre-verified
+// apply CPU per tx), both measured on blocks built as that benchmark
+// builds them (chaintest.MeasureOverlap).
+func BenchmarkOverlapImport1000(b *testing.B) {
+	p := benchParams()
+	encs := benchBlocks(chaintest.NewWithParams(b, p), overlapBlocks, nil)
+	var sum chaintest.Overlap
+	b.ResetTimer()
+	for range b.N {
+		o := chaintest.MeasureOverlap(b, p, encs, b.TempDir())
+		sum.VerifyPerSig += o.VerifyPerSig
+		sum.ApplyPerTx += o.ApplyPerTx
+	}
+	sum.VerifyPerSig /= time.Duration(b.N)
+	sum.ApplyPerTx /= time.Duration(b.N)
+	sum.Report(b)
+}
 
 // BenchmarkLevelDBBatch1000 is the ceiling for importing pre-verified
 // blocks: one unsynced batch write of the records an import of a 1,000-tx

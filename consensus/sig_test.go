@@ -340,8 +340,9 @@ func BenchmarkVerifyBatch1024(b *testing.B) {
 }
 
 // BenchmarkVerifyBatch1024Parallel is batch verification on every core at
-// once (one batch of 1024 per goroutine per op): the ceiling for importing
-// blocks of unseen txs, which verifies a block's batches on every core.
+// once (one batch of 1024 per goroutine per op). It was the ceiling for
+// importing blocks of unseen txs until the overlap bound replaced it
+// (chain's BenchmarkOverlapImport1000): importing also applies the state.
 func BenchmarkVerifyBatch1024Parallel(b *testing.B) {
 	const n = 1024
 	s := benchSigs(b, n)

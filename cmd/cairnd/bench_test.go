@@ -117,7 +117,11 @@ func BenchmarkIdleRSS(b *testing.B) {
 }
 
 // rssMB reads VmRSS of pid from /proc, in MB (10^6 bytes).
-func rssMB(b *testing.B, pid int) float64 {
+func rssMB(b *testing.B, pid int) float64 { return procStatusMB(b, pid, "VmRSS") }
+
+// procStatusMB reads the field (VmRSS, VmHWM, …) of pid from
+// /proc/pid/status, in MB (10^6 bytes).
+func procStatusMB(b *testing.B, pid int, field string) float64 {
 	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
 		b.Fatal(err)
@@ -125,7 +129,7 @@ func rssMB(b *testing.B, pid int) float64 {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+		if rest, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
 			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
 			if err != nil {
 				b.Fatal(err)
@@ -133,6 +137,6 @@ func rssMB(b *testing.B, pid int) float64 {
 			return kb * 1024 / 1e6
 		}
 	}
-	b.Fatal("no VmRSS in /proc/pid/status")
+	b.Fatalf("no %s in /proc/%d/status", field, pid)
 	return 0
 }

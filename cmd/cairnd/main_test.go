@@ -44,6 +44,9 @@ func TestMain(m *testing.M) {
 	if benchStore.dir != "" {
 		os.RemoveAll(filepath.Dir(benchStore.dir))
 	}
+	if fullStore.dir != "" {
+		os.RemoveAll(filepath.Dir(fullStore.dir))
+	}
 	os.Exit(code)
 }
 
