@@ -63,3 +63,29 @@ func (c *Chain) verifySignatures(blk *types.Block, ids []types.Hash, known func(
 	})
 	return first
 }
+
+// PreverifySignatures batch-verifies, on the calling goroutine, the
+// signatures of blk's txs that the signature cache (Config.Sigs) does not
+// hold, and adds them all to it if they all verify; it reports whether
+// they did. It changes nothing else: sync calls it on the block after the
+// one it imports, so that this block's import finds the work done while
+// the other is applied, and a block with a bad signature is left to its
+// import, which finds and refuses it as ever. Without a cache that takes
+// additions it does nothing. Safe for concurrent use.
+func (c *Chain) PreverifySignatures(blk *types.Block) bool {
+	cache, ok := c.cfg.Sigs.(interface {
+		SigChecker
+		Add(types.Hash)
+	})
+	if !ok {
+		return false
+	}
+	ids := txIDs(blk)
+	if consensus.VerifyTxSignatures(blk.Txs, ids, 0, len(ids), c.genesis, cache.Verified) != nil {
+		return false
+	}
+	for _, id := range ids {
+		cache.Add(id)
+	}
+	return true
+}

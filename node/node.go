@@ -409,7 +409,10 @@ func (n *Node) announceReadmitted(disconnected []*types.Block) {
 // backend adapts a Node to p2p.Backend.
 type backend Node
 
-var _ p2p.Backend = (*backend)(nil)
+var (
+	_ p2p.Backend     = (*backend)(nil)
+	_ p2p.Preverifier = (*backend)(nil)
+)
 
 func (b *backend) Params() *consensus.Params                { return b.cfg.Params }
 func (b *backend) Tip() chain.Tip                           { return b.chain.Tip() }
@@ -433,6 +436,11 @@ func (b *backend) CheckHeaders(cur chain.HeaderCursor, hs []types.Header) (chain
 	return b.chain.CheckHeaders(cur, hs)
 }
 func (b *backend) BlockBytes(h types.Hash) ([]byte, error) { return b.chain.BlockBytes(h) }
+
+// PreverifySignatures lets sync verify the next block's signatures while
+// it applies this one (p2p.Preverifier): into the node's signature cache.
+func (b *backend) PreverifySignatures(blk *types.Block) bool { return b.chain.PreverifySignatures(blk) }
+
 func (b *backend) ProcessBlock(blk *types.Block, o chain.Origin) (chain.Result, error) {
 	return (*Node)(b).processBlock(blk, o)
 }

@@ -13,6 +13,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cairn-ledger/cairn/chain"
@@ -101,6 +102,9 @@ type fetcher struct {
 	// when it ends (and nil once seen).
 	headerNews, headersEnd <-chan struct{}
 	jobs                   sync.WaitGroup // the importer and the requests
+	// preverifying counts the blocks being preverified ahead of their
+	// import (importer): never more than one.
+	preverifying atomic.Int32
 }
 
 func newFetcher(s *syncer, tip0 chain.Tip) *fetcher {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cairn-ledger/cairn/chain"
+	"github.com/cairn-ledger/cairn/chain/types"
 	"github.com/cairn-ledger/cairn/consensus"
 )
 
@@ -55,16 +56,68 @@ func (f *fetcher) startImporter(ctx context.Context) {
 // is set before the children are cancelled, one by one), so a block could
 // be imported after Stop has begun, after the caller was told the node
 // stopped. The owner refuses work from the moment Stop begins.
+//
+// The importer pipelines: while it imports a block, the signatures of the
+// next one handed to it (if it is there already) are batch-verified on
+// another goroutine (Preverifier), so that the import of that block finds
+// them in the signature cache and only applies it — verification of block
+// n+1 overlaps the application of block n. The lookahead is that one
+// block: memory holds no more than without the pipeline. A block whose
+// signatures do not all verify is left for its import, which finds and
+// refuses it exactly as without the pipeline.
 func (f *fetcher) importer(ctx context.Context) {
-	for it := range f.importCh {
+	pv, _ := f.chain.(Preverifier)
+	var next *fetchItem
+	closed := false
+	for {
+		it := next
+		next = nil
+		if it == nil {
+			if closed {
+				return
+			}
+			var ok bool
+			if it, ok = <-f.importCh; !ok {
+				return
+			}
+		}
+		var verified chan struct{}
+		if pv != nil && !closed && ctx.Err() == nil {
+			select {
+			case n, ok := <-f.importCh:
+				if !ok {
+					closed = true
+					break
+				}
+				next, verified = n, make(chan struct{})
+				f.preverifying.Add(1)
+				go func(blk *types.Block) {
+					defer close(verified)
+					defer f.preverifying.Add(-1)
+					pv.PreverifySignatures(blk)
+				}(n.block)
+			default:
+			}
+		}
 		if ctx.Err() != nil || !f.s.owner.acquire() {
 			f.resultCh <- importResult{it: it, err: context.Canceled}
-			continue
+		} else {
+			_, err := f.chain.ProcessBlock(it.block, chain.Origin{Peer: string(it.from)})
+			f.s.owner.release()
+			f.resultCh <- importResult{it: it, err: err}
 		}
-		_, err := f.chain.ProcessBlock(it.block, chain.Origin{Peer: string(it.from)})
-		f.s.owner.release()
-		f.resultCh <- importResult{it: it, err: err}
+		if verified != nil {
+			<-verified
+		}
 	}
+}
+
+// Preverifier is what a Backend may offer sync's importer: a batch
+// verification of a block's signatures on the calling goroutine that
+// stores what verifies where the block's import will find it (the node's
+// signature cache), changing nothing else. It reports whether all did.
+type Preverifier interface {
+	PreverifySignatures(blk *types.Block) bool
 }
 
 // handleImports files r and every other result already waiting.
