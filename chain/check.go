@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"syscall"
 	"time"
 
 	"github.com/cairn-ledger/cairn/chain/types"
@@ -17,8 +16,8 @@ import (
 	"github.com/syndtr/goleveldb/leveldb/util"
 )
 
-// ErrInUse is returned, wrapped, by Check and Reindex for a database that
-// a running node holds open (LevelDB's file lock).
+// ErrInUse is returned, wrapped, by Open, Check and Reindex for a database
+// that a running node holds open (LevelDB's file lock).
 var ErrInUse = errors.New("chain database in use by a running node")
 
 // CheckReport is what Check found.
@@ -73,7 +72,7 @@ func Check(dir string, cfg Config) (*CheckReport, error) {
 	}
 	ldb, opened, closeDB, err := openReadOnly(dir, cfg.CacheMB)
 	switch {
-	case errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK):
+	case errors.Is(classify(err), ErrInUse):
 		return nil, fmt.Errorf("%s: %w: stop it first", dir, ErrInUse)
 	case errors.Is(classify(err), ErrCorrupt):
 		r.problem("corrupt: database files: %v", err)

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"syscall"
 
 	"github.com/cairn-ledger/cairn/chain/types"
 	"github.com/cairn-ledger/cairn/consensus"
@@ -91,7 +90,7 @@ func Reindex(dir string, cfg Config, progress func(done, total int)) (*ReindexRe
 func openForReindex(dir string, cacheMB int, rep *ReindexReport) (*leveldb.DB, error) {
 	o := dbOptions(cacheMB)
 	src, err := leveldb.OpenFile(dir, o)
-	if errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK) {
+	if errors.Is(classify(err), ErrInUse) {
 		return nil, fmt.Errorf("%s: %w: stop it first", dir, ErrInUse)
 	}
 	if err == nil {

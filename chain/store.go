@@ -80,12 +80,16 @@ var (
 // classify wraps err, met reading or writing the database, in the store
 // failure it is: ErrCorrupt, ErrDiskFull or ErrStoreFailed. A closed
 // database is none of them (it is shutting down) and passes unchanged, and
-// so does an error classified already.
+// so does an error classified already; a database another process holds
+// open is ErrInUse.
 func classify(err error) error {
 	switch {
 	case err == nil || errors.Is(err, ErrCorrupt) || errors.Is(err, ErrDiskFull) ||
-		errors.Is(err, ErrStoreFailed) || errors.Is(err, leveldb.ErrClosed):
+		errors.Is(err, ErrStoreFailed) || errors.Is(err, leveldb.ErrClosed) || errors.Is(err, ErrInUse):
 		return err
+	case errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK):
+		// goleveldb's file lock: another process has the database open.
+		return fmt.Errorf("%w: %w", ErrInUse, err)
 	case lerrors.IsCorrupted(err):
 		var corrupted *lerrors.ErrCorrupted
 		var missing *lerrors.ErrMissingFiles

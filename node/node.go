@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -93,8 +92,7 @@ func New(cfg Config) (*Node, error) {
 		}
 		c, err = chain.Open(filepath.Join(cfg.DataDir, "chain"), ccfg)
 	}
-	if errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK) {
-		// goleveldb's file lock: another process has this datadir open.
+	if errors.Is(err, chain.ErrInUse) {
 		return nil, fmt.Errorf("datadir %s is in use by another cairnd (its chain database is locked)", cfg.DataDir)
 	}
 	if err != nil {
