@@ -314,7 +314,7 @@ func (c *Chain) initGenesis() error {
 	batch.Put(hashKey(prefixBlock, n.hash), g.Encode())
 	batch.Put(heightKey(0), n.hash[:])
 	batch.Put(hashKey(prefixUndo, n.hash), encodeUndo(nil))
-	putHistory(batch, historyOf(c.params, g, nil))
+	putHistory(batch, historyOf(c.params, g, nil, nil))
 	batch.Put(keyLtHash, lt.Bytes())
 	batch.Put(keyTip, n.hash[:])
 	batch.Put(keyGenesis, c.genesis[:])

@@ -274,7 +274,7 @@ func (k *checker) blocks() {
 		if !k.history {
 			continue
 		}
-		for _, rec := range historyOf(k.params, blk, ids) {
+		for _, rec := range historyOf(k.params, blk, ids, nil) {
 			v, err := k.db.Get(historyKey(rec.addr, rec.entry.Height, rec.entry.Pos), nil)
 			if err != nil || !bytes.Equal(v, rec.entry.encode()) {
 				k.corrupt(fmt.Sprintf("history record of %s at height %d", rec.addr, rec.entry.Height),

@@ -153,10 +153,11 @@ type branchSwitch struct {
 // attachedBlock is a block of a branch being attached that connected on
 // the state view, with what its connection writes.
 type attachedBlock struct {
-	node  *blockNode
-	block *types.Block
-	ids   []types.Hash
-	undo  []undoEntry
+	node    *blockNode
+	block   *types.Block
+	ids     []types.Hash
+	senders []types.Address
+	undo    []undoEntry
 }
 
 // planSwitch finds the fork between the tip and target and lists the
@@ -255,7 +256,7 @@ func (c *Chain) attachBlocks(view *stateView, sw *branchSwitch, marks *leveldb.B
 		if err != nil {
 			return nil, err
 		}
-		undo, err := view.connect(c.params, blk)
+		undo, senders, err := view.connect(c.params, blk)
 		if err != nil {
 			if !consensus.IsRuleError(err) {
 				return nil, err
@@ -268,7 +269,7 @@ func (c *Chain) attachBlocks(view *stateView, sw *branchSwitch, marks *leveldb.B
 			break
 		}
 		n.status |= statusValid
-		attached = append(attached, attachedBlock{node: n, block: blk, ids: ids, undo: undo})
+		attached = append(attached, attachedBlock{node: n, block: blk, ids: ids, senders: senders, undo: undo})
 	}
 	return attached, nil
 }
@@ -316,11 +317,11 @@ func (c *Chain) commitSwitch(sw *branchSwitch, view *stateView, detached []*type
 		for _, id := range ids {
 			batch.Delete(hashKey(prefixTx, id))
 		}
-		deleteHistory(batch, historyOf(c.params, detached[i], ids))
+		deleteHistory(batch, historyOf(c.params, detached[i], ids, nil))
 	}
 	for _, a := range attached {
 		writeConnect(batch, a)
-		putHistory(batch, historyOf(c.params, a.block, a.ids))
+		putHistory(batch, historyOf(c.params, a.block, a.ids, a.senders))
 	}
 	view.write(batch)
 	batch.Put(keyTip, newTip.hash[:])

@@ -120,8 +120,9 @@ type historyRecord struct {
 // historyOf returns the index records of a main-chain block: for each tx
 // one for its sender and one for its recipient (one if they are the
 // same), one for the miner's reward (if any), and for the genesis block one per
-// allocation.
-func historyOf(p *consensus.Params, blk *types.Block, ids []types.Hash) []historyRecord {
+// allocation. senders are the txs' senders if the caller has them (the
+// connect that applied the block computed them), else nil.
+func historyOf(p *consensus.Params, blk *types.Block, ids []types.Hash, senders []types.Address) []historyRecord {
 	h := blk.Header.Height
 	if h == 0 {
 		recs := make([]historyRecord, 0, len(p.Alloc))
@@ -133,7 +134,13 @@ func historyOf(p *consensus.Params, blk *types.Block, ids []types.Hash) []histor
 	recs := make([]historyRecord, 0, 2*len(blk.Txs)+1)
 	var fees uint64
 	for i, tx := range blk.Txs {
-		from, pos := tx.Sender(), uint32(i)
+		pos := uint32(i)
+		var from types.Address
+		if senders != nil {
+			from = senders[i]
+		} else {
+			from = tx.Sender()
+		}
 		fees += tx.Fee // cannot overflow in a valid block
 		if from == tx.To {
 			recs = append(recs, historyRecord{from, HistoryEntry{Kind: HistorySelf, Height: h, Pos: pos,
@@ -223,7 +230,7 @@ func (c *Chain) buildHistory() error {
 				return err
 			}
 		}
-		putHistory(batch, historyOf(c.params, blk, txIDs(blk)))
+		putHistory(batch, historyOf(c.params, blk, txIDs(blk), nil))
 		if batch.Len() >= 4096 {
 			if err := c.db.Write(batch, c.wopts); err != nil {
 				return fmt.Errorf("write history index: %w", err)

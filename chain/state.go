@@ -49,10 +49,11 @@ func (v *stateView) get(a types.Address) (Account, error) {
 // blockDelta collects one block's changes before they reach the view, so a
 // block that fails leaves the view untouched.
 type blockDelta struct {
-	v     *stateView
-	order []types.Address // first-touch order: deterministic undo records
-	old   map[types.Address]Account
-	cur   map[types.Address]Account
+	v       *stateView
+	order   []types.Address // first-touch order: deterministic undo records
+	old     map[types.Address]Account
+	cur     map[types.Address]Account
+	senders []types.Address // of the block's txs, in order
 }
 
 func (d *blockDelta) get(a types.Address) (Account, error) {
@@ -102,6 +103,7 @@ func (v *stateView) apply(p *consensus.Params, blk *types.Block) (*blockDelta, e
 			senders[i] = blk.Txs[i].Sender()
 		}
 	})
+	d.senders = senders
 	var fees uint64
 	for i, tx := range blk.Txs {
 		if err := d.applyTx(i, tx, senders[i]); err != nil {
@@ -177,15 +179,15 @@ func (v *stateView) applyTx(tx *types.Tx, sender types.Address) error {
 
 // connect applies blk to the view and returns its undo record. A rule
 // violation returns a *consensus.RuleError and leaves the view as it was.
-func (v *stateView) connect(p *consensus.Params, blk *types.Block) ([]undoEntry, error) {
+func (v *stateView) connect(p *consensus.Params, blk *types.Block) ([]undoEntry, []types.Address, error) {
 	d, err := v.apply(p, blk)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	lt := v.lt
 	lt.Add(d.ltDelta())
 	if root := lt.Sum(); root != blk.Header.StateRoot {
-		return nil, consensus.NewRuleError(consensus.ErrBadStateRoot, "stateRoot %s, computed %s", blk.Header.StateRoot, root)
+		return nil, nil, consensus.NewRuleError(consensus.ErrBadStateRoot, "stateRoot %s, computed %s", blk.Header.StateRoot, root)
 	}
 	v.lt = lt
 	undo := make([]undoEntry, 0, len(d.order))
@@ -194,7 +196,7 @@ func (v *stateView) connect(p *consensus.Params, blk *types.Block) ([]undoEntry,
 		v.dirty[a] = struct{}{}
 		undo = append(undo, undoEntry{addr: a, old: d.old[a]})
 	}
-	return undo, nil
+	return undo, d.senders, nil
 }
 
 // disconnect reverts a block with its undo record. The result must commit
