@@ -288,16 +288,8 @@ func (k *checker) blocks() {
 // txIndex counts the tx index: with an entry checked for every main-chain
 // tx, any more are entries for txs not on the main chain.
 func (k *checker) txIndex() {
-	it := k.db.NewIterator(util.BytesPrefix([]byte{prefixTx}), &opt.ReadOptions{DontFillCache: true})
-	defer it.Release()
-	for it.Next() {
-		k.r.TxIndex++
-	}
-	if err := it.Error(); err != nil {
-		k.corrupt("tx index", err)
-		return
-	}
-	if k.r.TxIndex > k.mainTx && k.mainRead == len(k.main) {
+	var ok bool
+	if k.r.TxIndex, ok = k.count(prefixTx, "tx index"); ok && k.r.TxIndex > k.mainTx && k.mainRead == len(k.main) {
 		k.corrupt("tx index", fmt.Errorf("%d entries for %d main-chain txs", k.r.TxIndex, k.mainTx))
 	}
 }
@@ -308,20 +300,25 @@ func (k *checker) historyIndex() {
 	if !k.history {
 		return
 	}
-	it := k.db.NewIterator(util.BytesPrefix([]byte{prefixHistory}), &opt.ReadOptions{DontFillCache: true})
+	var ok bool
+	if k.r.History, ok = k.count(prefixHistory, "history index"); ok && k.r.History > k.mainHist && k.mainRead == len(k.main) {
+		k.corrupt("history index", fmt.Errorf("%d records for %d main-chain events", k.r.History, k.mainHist))
+	}
+}
+
+// count counts the records under prefix; a read that fails is damage to
+// what (reported), and ok is false.
+func (k *checker) count(prefix byte, what string) (n int, ok bool) {
+	it := k.db.NewIterator(util.BytesPrefix([]byte{prefix}), &opt.ReadOptions{DontFillCache: true})
 	defer it.Release()
-	n := 0
 	for it.Next() {
 		n++
 	}
-	k.r.History = n
 	if err := it.Error(); err != nil {
-		k.corrupt("history index", err)
-		return
+		k.corrupt(what, err)
+		return n, false
 	}
-	if n > k.mainHist && k.mainRead == len(k.main) {
-		k.corrupt("history index", fmt.Errorf("%d records for %d main-chain events", n, k.mainHist))
-	}
+	return n, true
 }
 
 // state recomputes the state commitment from the stored accounts.
