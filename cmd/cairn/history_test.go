@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cairn-ledger/cairn/chain/types"
 	"github.com/cairn-ledger/cairn/rpc"
 )
 
@@ -15,13 +14,7 @@ import (
 func TestHistoryCommand(t *testing.T) {
 	t.Parallel()
 	c := newRunner(t)
-	c.ok("wallet", "new", "alice")
-	c.ok("wallet", "new", "bob")
-	alice, bob := c.showJSON("alice").Address, c.showJSON("bob").Address
-	aliceAddr, _ := types.ParseAddress(alice)
-	n := startNode(t, c, aliceAddr)
-	c.env = append(c.env, "CAIRN_RPC="+n.rpcURL)
-	n.waitHeight(t, 1)
+	alice, bob, n := aliceAndBob(t, c)
 	id := field(t, c.ok("send", "--from", "alice", "--to", "bob", "--amount", "2", "--wait", "--timeout", "40s"), "id")
 
 	out := c.ok("history", "alice")

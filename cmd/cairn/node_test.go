@@ -209,19 +209,29 @@ func jsonOut[T any](t *testing.T, out string) T {
 	return v
 }
 
+// aliceAndBob makes the wallets alice and bob, starts a node that funds
+// alice (startNode), points c's commands at its RPC and waits for its
+// first block; it returns their addresses and the node.
+func aliceAndBob(t *testing.T, c *runner) (alice, bob string, n *testNode) {
+	t.Helper()
+	c.ok("wallet", "new", "alice")
+	c.ok("wallet", "new", "bob")
+	alice, bob = c.showJSON("alice").Address, c.showJSON("bob").Address
+	aliceAddr, _ := types.ParseAddress(alice)
+	n = startNode(t, c, aliceAddr)
+	c.env = append(c.env, "CAIRN_RPC="+n.rpcURL)
+	n.waitHeight(t, 1)
+	return alice, bob, n
+}
+
 // TestNode runs the node-backed commands against one cairnd: send --wait
 // moves the balances, and status, block, tx, peers, mempool and miner show
 // what the node knows.
 func TestNode(t *testing.T) {
 	t.Parallel()
 	c := newRunner(t)
-	c.ok("wallet", "new", "alice")
-	c.ok("wallet", "new", "bob")
-	alice, bob := c.showJSON("alice").Address, c.showJSON("bob").Address
-	aliceAddr, _ := types.ParseAddress(alice)
-	n := startNode(t, c, aliceAddr)
-	c.env = append(c.env, "CAIRN_RPC="+n.rpcURL, "CAIRN_DATADIR="+n.datadir)
-	n.waitHeight(t, 1)
+	alice, bob, n := aliceAndBob(t, c)
+	c.env = append(c.env, "CAIRN_DATADIR="+n.datadir)
 
 	t.Run("status", func(t *testing.T) {
 		c := *c

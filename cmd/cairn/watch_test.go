@@ -9,8 +9,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/cairn-ledger/cairn/chain/types"
 )
 
 // watcher is a running `cairn watch`: its stdout and stderr, a line at a
@@ -81,13 +79,7 @@ func (w *watcher) stop() {
 func TestWatch(t *testing.T) {
 	t.Parallel()
 	c := newRunner(t)
-	c.ok("wallet", "new", "alice")
-	c.ok("wallet", "new", "bob")
-	alice, bob := c.showJSON("alice").Address, c.showJSON("bob").Address
-	aliceAddr, _ := types.ParseAddress(alice)
-	n := startNode(t, c, aliceAddr)
-	c.env = append(c.env, "CAIRN_RPC="+n.rpcURL)
-	n.waitHeight(t, 1)
+	alice, bob, n := aliceAndBob(t, c)
 
 	w := c.startWatch(t)
 	w.until(w.stderr, "the watching line", func(l string) bool { return l == "watching new blocks on "+n.rpcURL+" (Ctrl-C stops)" })
