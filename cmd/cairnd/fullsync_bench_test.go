@@ -31,21 +31,57 @@ const (
 	fullSenders = 20_000 // funded at genesis; each sends every 20th block
 )
 
-var fullStore struct {
-	once    sync.Once
+// fullShape is the shape of a full-block chain: blocks of txs signed txs
+// each, sent by senders funded at genesis (with senders = 20 × txs, each
+// sends every 20th block).
+type fullShape struct{ blocks, txs, senders int }
+
+// benchShape is the chain of `make bench`.
+var benchShape = fullShape{blocks: fullBlocks, txs: fullTxs, senders: fullSenders}
+
+// fullSource is a source datadir holding a full-block chain.
+type fullSource struct {
 	dir     string // datadir of the source node
 	genesis string // its genesis.json
 	params  *consensus.Params
 	encs    [][]byte // the blocks, for the overlap bound
-	built   time.Duration
-	err     error
 }
 
-// fullParams is the chaintest network with fullSenders senders f0, f1, …
-// funded at genesis instead of its wallets.
-func fullParams() *consensus.Params {
+// sourceStore is a full-block source built once per process (the test
+// binary's TestMain removes it).
+type sourceStore struct {
+	once sync.Once
+	fullSource
+	built time.Duration
+	err   error
+}
+
+// fullStore holds benchShape's source.
+var fullStore sourceStore
+
+// get returns the source of shape s, building it on the first call.
+func (st *sourceStore) get(tb testing.TB, s fullShape) fullSource {
+	tb.Helper()
+	st.once.Do(func() {
+		t0 := time.Now()
+		var dir string
+		if dir, st.err = os.MkdirTemp("", "cairnd-fullsync"); st.err == nil {
+			st.fullSource, st.err = buildFullChain(dir, s)
+		}
+		st.built = time.Since(t0)
+	})
+	if st.err != nil {
+		tb.Fatal(st.err)
+	}
+	tb.Logf("full-block chain of %d blocks of %d txs built in %v", s.blocks, s.txs, st.built.Round(time.Millisecond))
+	return st.fullSource
+}
+
+// fullParams is the chaintest network with senders f0, f1, … funded at
+// genesis instead of its wallets.
+func fullParams(senders int) *consensus.Params {
 	p := chaintest.Params()
-	p.Alloc = make([]consensus.Alloc, fullSenders)
+	p.Alloc = make([]consensus.Alloc, senders)
 	for i := range p.Alloc {
 		p.Alloc[i] = consensus.Alloc{Address: fullSender(i).Address(), Amount: 1 << 40}
 	}
@@ -58,35 +94,27 @@ func fullParams() *consensus.Params {
 
 func fullSender(i int) chaintest.Signer { return chaintest.Key(fmt.Sprintf("f%d", i)) }
 
-// fullTxsOf returns the signed txs of block height h (from 1): tx j is
-// sent by sender (h-1)*fullTxs+j modulo fullSenders to the next sender, so
-// every sender has sent the same number of txs before it.
-func fullTxsOf(genesis types.Hash, h int) []*types.Tx {
-	txs := make([]*types.Tx, fullTxs)
+// txsOf returns the signed txs of block height h (from 1): tx j is sent
+// by sender (h-1)*s.txs+j modulo s.senders to the next sender, so every
+// sender has sent the same number of txs before it.
+func (s fullShape) txsOf(genesis types.Hash, h int) []*types.Tx {
+	txs := make([]*types.Tx, s.txs)
 	for j := range txs {
-		k := (h-1)*fullTxs + j
-		s := k % fullSenders
-		tx := &types.Tx{Version: types.TxVersion, To: fullSender((s + 1) % fullSenders).Address(),
-			Amount: 1000, Fee: 10, Nonce: uint64(k / fullSenders)}
-		fullSender(s).Sign(tx, genesis)
+		k := (h-1)*s.txs + j
+		i := k % s.senders
+		tx := &types.Tx{Version: types.TxVersion, To: fullSender((i + 1) % s.senders).Address(),
+			Amount: 1000, Fee: 10, Nonce: uint64(k / s.senders)}
+		fullSender(i).Sign(tx, genesis)
 		txs[j] = tx
 	}
 	return txs
 }
 
-// fullChain returns the source datadir with the full-block chain, its
+// fullChain returns the source datadir with benchShape's chain, its
 // genesis file and the encoded blocks, built once per process.
 func fullChain(b *testing.B) (datadir, genesis string, p *consensus.Params, encs [][]byte) {
-	fullStore.once.Do(func() {
-		t0 := time.Now()
-		fullStore.err = buildFullChain(b)
-		fullStore.built = time.Since(t0)
-	})
-	if fullStore.err != nil {
-		b.Fatal(fullStore.err)
-	}
-	b.Logf("full-block chain of %d blocks built in %v", fullBlocks, fullStore.built.Round(time.Millisecond))
-	return fullStore.dir, fullStore.genesis, fullStore.params, fullStore.encs
+	src := fullStore.get(b, benchShape)
+	return src.dir, src.genesis, src.params, src.encs
 }
 
 // verifiedAll marks every signature verified: the builder signed them.
@@ -94,25 +122,22 @@ type verifiedAll struct{}
 
 func (verifiedAll) Verified(types.Hash) bool { return true }
 
-func buildFullChain(b *testing.B) error {
-	dir, err := os.MkdirTemp("", "cairnd-fullsync")
-	if err != nil {
-		return err
-	}
-	fullStore.dir = filepath.Join(dir, "src")
-	p := fullParams()
-	fullStore.params = p
+// buildFullChain builds a chain of shape s: the source datadir root/src
+// and root/genesis.json.
+func buildFullChain(root string, s fullShape) (fullSource, error) {
+	src := fullSource{dir: filepath.Join(root, "src"), genesis: filepath.Join(root, "genesis.json")}
+	p := fullParams(s.senders)
+	src.params = p
 	data, err := p.MarshalGenesis()
 	if err != nil {
-		return err
+		return src, err
 	}
-	fullStore.genesis = filepath.Join(dir, "genesis.json")
-	if err := os.WriteFile(fullStore.genesis, data, 0o644); err != nil {
-		return err
+	if err := os.WriteFile(src.genesis, data, 0o644); err != nil {
+		return src, err
 	}
 	// Sign on every core, a few blocks ahead of the import below.
 	genesis := p.GenesisHash()
-	signed := make([]chan []*types.Tx, fullBlocks)
+	signed := make([]chan []*types.Tx, s.blocks)
 	for i := range signed {
 		signed[i] = make(chan []*types.Tx, 1)
 	}
@@ -121,48 +146,48 @@ func buildFullChain(b *testing.B) error {
 	for range runtime.NumCPU() {
 		wg.Go(func() {
 			for h := range work {
-				signed[h-1] <- fullTxsOf(genesis, h)
+				signed[h-1] <- s.txsOf(genesis, h)
 			}
 		})
 	}
 	wg.Go(func() {
-		for h := 1; h <= fullBlocks; h++ {
+		for h := 1; h <= s.blocks; h++ {
 			work <- h
 		}
 		close(work)
 	})
 	defer wg.Wait()
 
-	c, err := chain.Open(filepath.Join(fullStore.dir, "chain"), chain.Config{Params: p, Sigs: verifiedAll{}})
+	c, err := chain.Open(filepath.Join(src.dir, "chain"), chain.Config{Params: p, Sigs: verifiedAll{}})
 	if err != nil {
-		return err
+		return src, err
 	}
 	defer c.Close()
 	miner := chaintest.Key("miner").Address()
-	for h := 1; h <= fullBlocks; h++ {
+	for h := 1; h <= s.blocks; h++ {
 		txs := <-signed[h-1]
 		blk, err := c.NewBlockTemplate(txs, miner, p.GenesisTime+int64(h)*p.TargetSpacing)
 		if err != nil {
-			return err
+			return src, err
 		}
-		if len(blk.Txs) != fullTxs {
-			return fmt.Errorf("block %d holds %d txs, want %d", h, len(blk.Txs), fullTxs)
+		if len(blk.Txs) != s.txs {
+			return src, fmt.Errorf("block %d holds %d txs, want %d", h, len(blk.Txs), s.txs)
 		}
 		for ; consensus.CheckProofOfWork(blk.Header.Hash(), blk.Header.Bits, p.PowLimit) != nil; blk.Header.Nonce++ {
 		}
 		if _, err := c.ProcessBlock(blk); err != nil {
-			return err
+			return src, err
 		}
 		if c.Tip().Height != uint64(h) {
-			return fmt.Errorf("block %d not connected", h)
+			return src, fmt.Errorf("block %d not connected", h)
 		}
 		enc, err := c.BlockBytes(blk.Hash())
 		if err != nil {
-			return err
+			return src, err
 		}
-		fullStore.encs = append(fullStore.encs, enc)
+		src.encs = append(src.encs, enc)
 	}
-	return nil
+	return src, nil
 }
 
 // BenchmarkFullSync400 is the time from starting a fresh cairnd to its

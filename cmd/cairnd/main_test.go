@@ -44,8 +44,10 @@ func TestMain(m *testing.M) {
 	if benchStore.dir != "" {
 		os.RemoveAll(filepath.Dir(benchStore.dir))
 	}
-	if fullStore.dir != "" {
-		os.RemoveAll(filepath.Dir(fullStore.dir))
+	for _, st := range []*sourceStore{&fullStore} {
+		if st.dir != "" {
+			os.RemoveAll(filepath.Dir(st.dir))
+		}
 	}
 	os.Exit(code)
 }
