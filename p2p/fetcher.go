@@ -103,7 +103,7 @@ type fetcher struct {
 	headerNews, headersEnd <-chan struct{}
 	jobs                   sync.WaitGroup // the importer and the requests
 	// preverifying counts the blocks being preverified ahead of their
-	// import (importer): never more than one.
+	// import (importer): never more than preverifyLookahead.
 	preverifying atomic.Int32
 }
 

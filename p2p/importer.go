@@ -62,9 +62,9 @@ func (f *fetcher) startImporter(ctx context.Context) {
 // another goroutine (Preverifier), so that the import of that block finds
 // them in the signature cache and only applies it — verification of block
 // n+1 overlaps the application of block n. The lookahead is that one
-// block: memory holds no more than without the pipeline. A block whose
-// signatures do not all verify is left for its import, which finds and
-// refuses it exactly as without the pipeline.
+// block (preverifyLookahead): memory holds no more than without the
+// pipeline. A block whose signatures do not all verify is left for its
+// import, which finds and refuses it exactly as without the pipeline.
 func (f *fetcher) importer(ctx context.Context) {
 	pv, _ := f.chain.(Preverifier)
 	var next *fetchItem
@@ -90,7 +90,7 @@ func (f *fetcher) importer(ctx context.Context) {
 					break
 				}
 				next, verified = n, make(chan struct{})
-				f.preverifying.Add(1)
+				f.s.notePreverifying(f.preverifying.Add(1))
 				go func(blk *types.Block) {
 					defer close(verified)
 					defer f.preverifying.Add(-1)
@@ -109,6 +109,18 @@ func (f *fetcher) importer(ctx context.Context) {
 		if verified != nil {
 			<-verified
 		}
+	}
+}
+
+// preverifyLookahead is how many blocks the importer preverifies ahead
+// of the one it imports: the one it holds in next. It is not a knob — the
+// importer is written for one — but the bound its tests check.
+const preverifyLookahead = 1
+
+// notePreverifying records n blocks being preverified at once in the
+// syncer's high-water mark.
+func (s *syncer) notePreverifying(n int32) {
+	for high := s.preverifyHigh.Load(); n > high && !s.preverifyHigh.CompareAndSwap(high, n); high = s.preverifyHigh.Load() {
 	}
 }
 

@@ -135,6 +135,10 @@ type syncer struct {
 	buckets map[peer.ID]*[numProtos]bucket
 
 	txs *txSync // transaction recovery (txsync.go)
+
+	// preverifyHigh is the most blocks any round's importer preverified
+	// at once (the high-water mark of fetcher.preverifying), for tests.
+	preverifyHigh atomic.Int32
 }
 
 // newSyncer builds the syncer of a Network with cfg (defaults applied)
