@@ -44,7 +44,7 @@ func TestMain(m *testing.M) {
 	if benchStore.dir != "" {
 		os.RemoveAll(filepath.Dir(benchStore.dir))
 	}
-	for _, st := range []*sourceStore{&fullStore} {
+	for _, st := range []*sourceStore{&fullStore, &killStore} {
 		if st.dir != "" {
 			os.RemoveAll(filepath.Dir(st.dir))
 		}
