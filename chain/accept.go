@@ -20,6 +20,7 @@ type acceptedBlock struct {
 	node  *blockNode
 	block *types.Block
 	ids   []types.Hash // tx ids, in block order
+	sigs  *sigCheck    // its signatures, verified while it is applied
 	start time.Time    // when processing under the lock began, for the log
 }
 
@@ -40,11 +41,22 @@ func (c *Chain) acceptBlock(blk *types.Block, o Origin, checked *checkedBlock) (
 		return nil, st, err
 	}
 	parent := c.index[blk.Header.Parent]
+	if parent == nil || parent != c.tip {
+		// Only a block that extends the tip is applied while its
+		// signatures are verified; any other is stored or held only once
+		// they all verify.
+		if err := c.awaitSignatures(checked, hash); err != nil {
+			return nil, 0, err
+		}
+	}
 	if parent == nil {
 		st, err := c.holdOrphan(blk, hash, o)
 		return nil, st, err
 	}
 	if err := c.checkBlockContext(&blk.Header, hash, known, parent, o, checked); err != nil {
+		if serr := c.awaitSignatures(checked, hash); serr != nil {
+			return nil, 0, serr // the fault found first before the lock
+		}
 		return nil, 0, err
 	}
 	ids := checked.ids
@@ -58,7 +70,7 @@ func (c *Chain) acceptBlock(blk *types.Block, o Origin, checked *checkedBlock) (
 			work: new(big.Int).Add(parent.work, consensus.CalcWork(blk.Header.Bits))}
 		n.setSkip()
 	}
-	return &acceptedBlock{node: n, block: blk, ids: ids, start: start}, 0, nil
+	return &acceptedBlock{node: n, block: blk, ids: ids, sigs: checked.sigs, start: start}, 0, nil
 }
 
 // checkBlockContext checks the block with header h (index node known, if

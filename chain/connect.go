@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -213,7 +214,18 @@ func (c *Chain) switchBranch(sw *branchSwitch, res *Result) error {
 		return nil
 	}
 	if err := c.commitSwitch(sw, view, detached, attached, marks); err != nil {
-		return err
+		var bad badSignatures
+		if !errors.As(err, &bad) {
+			return err
+		}
+		// The pending block applied, but a signature of it does not
+		// verify: refuse it, and write only the invalid marks.
+		c.refuse(sw.pending.node, bad.err, marks)
+		sw.invalid = bad.err
+		if err := c.db.Write(marks, c.wopts); err != nil {
+			return fmt.Errorf("write invalid marks: %w", err)
+		}
+		return nil
 	}
 	c.reportSwitch(sw, res, detached, attached)
 	return nil
@@ -257,6 +269,16 @@ func (c *Chain) attachBlocks(view *stateView, sw *branchSwitch, marks *leveldb.B
 			return nil, err
 		}
 		undo, senders, err := view.connect(c.params, blk)
+		if p := sw.pending; p != nil && p.node == n {
+			if err != nil {
+				// Its signatures are being verified while it is applied
+				// (commitSwitch waits for them); a bad one is its first
+				// fault, whatever the apply found.
+				if serr := p.sigs.wait(); serr != nil {
+					err = serr
+				}
+			}
+		}
 		if err != nil {
 			if !consensus.IsRuleError(err) {
 				return nil, err
@@ -325,6 +347,16 @@ func (c *Chain) commitSwitch(sw *branchSwitch, view *stateView, detached []*type
 	}
 	view.write(batch)
 	batch.Put(keyTip, newTip.hash[:])
+	if p != nil {
+		// The pending block's signatures were verified while it was
+		// applied and its batch built; nothing is written before they
+		// all are.
+		if err := p.sigs.wait(); err != nil {
+			p.node.status &^= statusDataStored | statusValid
+			p.node.chainData = false
+			return badSignatures{err}
+		}
+	}
 	if err := c.db.Write(batch, c.wopts); err != nil {
 		if p != nil {
 			p.node.status &^= statusDataStored | statusValid
@@ -340,6 +372,12 @@ func (c *Chain) commitSwitch(sw *branchSwitch, view *stateView, detached []*type
 	c.setTip(newTip)
 	return nil
 }
+
+// badSignatures is commitSwitch's answer when a signature of the pending
+// block does not verify: err, its rule error.
+type badSignatures struct{ err error }
+
+func (b badSignatures) Error() string { return b.err.Error() }
 
 // writeConnect adds the records of connecting a to batch: undo, main-chain
 // height, tx locations, header record with its status. Callers hold c.mu.

@@ -3,6 +3,7 @@ package chain
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cairn-ledger/cairn/chain/types"
 	"github.com/cairn-ledger/cairn/consensus"
@@ -45,27 +46,87 @@ func txIDs(blk *types.Block) []types.Hash {
 	return ids
 }
 
-// verifySignatures batch-verifies the signatures of blk on every core and
-// returns the error of the lowest-index bad tx, if any. It needs no lock
-// (it runs before ProcessBlockFrom takes it).
-func (c *Chain) verifySignatures(blk *types.Block, ids []types.Hash, known func(types.Hash) bool) error {
-	var mu sync.Mutex
-	var first error
-	firstLo := len(ids)
-	forEachChunk(len(ids), func(lo, hi int) {
-		if err := consensus.VerifyTxSignatures(blk.Txs, ids, lo, hi, c.genesis, known); err != nil {
-			mu.Lock()
-			if lo < firstLo {
-				first, firstLo = err, lo
-			}
-			mu.Unlock()
-		}
-	})
-	return first
+// sigCheck is the batch verification of a block's signatures, started
+// before the chain lock is taken and running on other goroutines while
+// the block is applied under it: a block's signatures and its state
+// transition are independent, so the two overlap, and only the commit
+// waits for both (see awaitSignatures). The goroutines never outlive
+// ProcessBlockFrom, which stops and joins them (cancel) before it
+// returns, so the package still owns no background goroutine.
+type sigCheck struct {
+	wg    sync.WaitGroup
+	stop  atomic.Bool
+	mu    sync.Mutex
+	err   error // of the lowest-index bad tx found
+	errAt int
 }
 
-// PreverifySignatures batch-verifies, on the calling goroutine, the
-// signatures of blk's txs that the signature cache (Config.Sigs) does not
+// startSigCheck starts the batch verification of the signatures of blk
+// (tx ids ids) that c's signature cache does not hold: in units of a few
+// hundred txs, taken in order by one goroutine per core, so that a bad
+// signature stops the work at once yet the error is still that of the
+// lowest-index bad tx. A block too small to be worth splitting is
+// verified on the calling goroutine at once.
+func (c *Chain) startSigCheck(blk *types.Block, ids []types.Hash) *sigCheck {
+	var known func(types.Hash) bool
+	if c.cfg.Sigs != nil {
+		known = c.cfg.Sigs.Verified
+	}
+	n := len(ids)
+	s := &sigCheck{errAt: n}
+	if n <= minParallel {
+		s.err = consensus.VerifyTxSignatures(blk.Txs, ids, 0, n, c.genesis, known)
+		return s
+	}
+	workers := runtime.GOMAXPROCS(0)
+	unit := max(minParallel, (n+workers-1)/workers)
+	var next atomic.Int64
+	for w := 0; w < workers && w*unit < n; w++ {
+		s.wg.Go(func() {
+			for !s.stop.Load() {
+				lo := int(next.Add(int64(unit))) - unit
+				if lo >= n {
+					return
+				}
+				err := consensus.VerifyTxSignatures(blk.Txs, ids, lo, min(lo+unit, n), c.genesis, known)
+				if err != nil {
+					// Units below lo were taken before it and finish;
+					// those above it are not worth verifying.
+					s.stop.Store(true)
+					s.mu.Lock()
+					if lo < s.errAt {
+						s.err, s.errAt = err, lo
+					}
+					s.mu.Unlock()
+				}
+			}
+		})
+	}
+	return s
+}
+
+// wait waits for the verification to end and returns the error of the
+// lowest-index bad tx, if any. Safe to call again; nil s verified nothing
+// and waits for nothing.
+func (s *sigCheck) wait() error {
+	if s == nil {
+		return nil
+	}
+	s.wg.Wait()
+	return s.err
+}
+
+// cancel stops the verification and waits for its goroutines.
+func (s *sigCheck) cancel() {
+	if s != nil {
+		s.stop.Store(true)
+		s.wg.Wait()
+	}
+}
+
+// PreverifySignatures batch-verifies, on the calling goroutine and in one
+// batch (a batch of a whole block costs less per signature than the
+// halves the import splits it into), the signatures of blk's txs that the signature cache (Config.Sigs) does not
 // hold, and adds them all to it if they all verify; it reports whether
 // they did. It changes nothing else: sync calls it on the block after the
 // one it imports, so that this block's import finds the work done while

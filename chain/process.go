@@ -110,9 +110,15 @@ const (
 // stored. An orphan is held only if it passes the orphan rules above.
 //
 // The expensive checks — proof of work, the body rules and every
-// signature — run before the chain lock is taken, so that a block being
-// verified never delays readers or another block's import; under the lock
-// the block is only looked up again and connected or stored.
+// signature — begin before the chain lock is taken; under the lock the
+// block is looked up again and connected or stored. The signatures are
+// batch-verified on other goroutines (startSigCheck) from before the lock
+// until they are needed: a block that extends the tip is applied under
+// the lock meanwhile, and its commit waits for them, so the lock is held
+// for the longer of the two rather than for their sum, and the cores that
+// verify are not idle while one applies; any other block waits for them
+// before it is stored or held (awaitSignatures). A block of a few txs is
+// verified at once, before the lock.
 func (c *Chain) ProcessBlockFrom(blk *types.Block, o Origin) (Result, error) {
 	if err := c.Fault(); err != nil {
 		return Result{}, err
@@ -136,11 +142,13 @@ func (c *Chain) ProcessBlockFrom(blk *types.Block, o Origin) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	sigs := c.startSigCheck(blk, ids)
+	defer sigs.cancel() // after the unlock: deferred calls run last first
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	res := Result{}
-	checked := &checkedBlock{ids: ids, headerChecked: pre.checkHeader}
+	checked := &checkedBlock{ids: ids, headerChecked: pre.checkHeader, sigs: sigs}
 	st, err := c.processOne(blk, o, checked, &res)
 	res.Status = st
 	if st == StatusOrphan || st == StatusDuplicate || err != nil && !c.condemned(hash) {
@@ -157,12 +165,12 @@ func (c *Chain) ProcessBlockFrom(blk *types.Block, o Origin) (Result, error) {
 }
 
 // checkBlockSanity runs the checks of blk that need no lock, in this
-// order: the body rules (context-free), the header against its parent as
-// precheck found it (if pre.checkHeader), and every signature
-// (context-free). It returns blk's tx ids. A body that breaks a rule does
-// not condemn the block hash, since a relayed copy could break them
-// without the header being at fault; a header or signature that does is
-// remembered (taking the lock for that moment only).
+// order: the body rules (context-free) and the header against its parent
+// as precheck found it (if pre.checkHeader). It returns blk's tx ids. A
+// body that breaks a rule does not condemn the block hash, since a
+// relayed copy could break them without the header being at fault; a
+// header that does is remembered (taking the lock for that moment only).
+// The signatures are checked after it (startSigCheck, awaitSignatures).
 func (c *Chain) checkBlockSanity(blk *types.Block, hash types.Hash, pre prechecked) ([]types.Hash, error) {
 	ids := txIDs(blk)
 	if err := c.params.CheckBlockBody(blk, ids, blk.EncodedSize()); err != nil {
@@ -181,22 +189,23 @@ func (c *Chain) checkBlockSanity(blk *types.Block, hash types.Hash, pre precheck
 			return nil, err
 		}
 	}
-	var known func(types.Hash) bool
-	if c.cfg.Sigs != nil {
-		known = c.cfg.Sigs.Verified
-	}
-	if err := c.verifySignatures(blk, ids, known); err != nil {
-		// txRoot commits to the signatures: the header is at fault.
-		c.mu.Lock()
+	return ids, nil
+}
+
+// awaitSignatures waits for the signature check of the block hash that
+// ProcessBlockFrom started (checked.sigs), and condemns the block if a
+// signature does not verify: txRoot commits to the signatures, so the
+// header is at fault. Callers hold c.mu.
+func (c *Chain) awaitSignatures(checked *checkedBlock, hash types.Hash) error {
+	err := checked.sigs.wait()
+	if err != nil {
 		if n := c.index[hash]; n != nil {
 			c.condemn(n, err)
 		} else {
 			c.reject(hash, err)
 		}
-		c.mu.Unlock()
-		return nil, err
 	}
-	return ids, nil
+	return err
 }
 
 // processOne accepts blk (acceptBlock) and connects the best chain with it
@@ -243,10 +252,12 @@ type prechecked struct {
 
 // checkedBlock records the checks a block passed before the lock was
 // taken: its tx ids (nil: the body and signatures were checked when it
-// was held as an orphan) and, if headerChecked, the header rules.
+// was held as an orphan), if headerChecked the header rules, and the
+// verification of its signatures, which may still be running.
 type checkedBlock struct {
 	ids           []types.Hash
 	headerChecked bool
+	sigs          *sigCheck // the signatures, being verified; nil: verified
 }
 
 // precheck does the cheap checks of ProcessBlockFrom under the read lock,

@@ -191,6 +191,50 @@ func ruleCases() []ruleCase {
 			},
 		},
 		{
+			// A block too big to verify at once: its signatures are
+			// verified on other goroutines while it is applied, and the
+			// commit waits for them.
+			name: "bad signature among 300 txs", want: consensus.ErrBadSignature, remembered: true,
+			gen: func(t *testing.T, b *chaintest.Builder, g *chaintest.BlockGen) {
+				for i := range 300 {
+					tx := g.Pay([]string{"alice", "carol"}[i%2], bob, 1, 1)
+					if i == 217 {
+						tx.Sig[3] ^= 0x20
+					}
+				}
+			},
+		},
+		{
+			// Two faults: the apply meets the overspend (tx 40) before the
+			// bad signature (tx 250) is found; the signature is still the
+			// reason given, as when signatures were checked first.
+			name: "bad signature after an overspend", want: consensus.ErrBadSignature, remembered: true,
+			gen: func(t *testing.T, b *chaintest.Builder, g *chaintest.BlockGen) {
+				for i := range 300 {
+					amount := uint64(1)
+					if i == 40 {
+						amount = chaintest.GenesisFunds
+					}
+					tx := g.Pay([]string{"alice", "carol"}[i%2], bob, amount, 1)
+					if i == 250 {
+						tx.Sig[60] ^= 0x01
+					}
+				}
+			},
+		},
+		{
+			name: "overspend among 300 txs", want: consensus.ErrInsufficientBalance, remembered: true,
+			gen: func(t *testing.T, b *chaintest.Builder, g *chaintest.BlockGen) {
+				for i := range 300 {
+					amount := uint64(1)
+					if i == 299 {
+						amount = chaintest.GenesisFunds
+					}
+					g.Pay([]string{"alice", "carol"}[i%2], bob, amount, 1)
+				}
+			},
+		},
+		{
 			name: "signed for another genesis", want: consensus.ErrBadSignature, remembered: true,
 			gen: func(t *testing.T, b *chaintest.Builder, g *chaintest.BlockGen) {
 				tx := &types.Tx{Version: types.TxVersion, To: bob, Amount: 1, Fee: 1, Nonce: 0}
