@@ -227,9 +227,21 @@ const MaxCacheMB = 1 << 20
 var bloomBitsPerKey = 10
 
 // dbOptions are the options the chain database is opened with: a bloom
-// filter per table and a block cache of cacheMB MiB.
+// filter per table, a block cache of cacheMB MiB, and no compression.
+//
+// What the chain stores is mostly hashes, keys and signatures, which
+// snappy barely shrinks, while compressing costs CPU on every table a
+// compaction writes and decompressing costs it on every block read that
+// misses the cache (index and filter blocks included). Measured on
+// 1,000-tx blocks (BenchmarkImportAt1MAccounts): without compression the
+// import at a million accounts ran at 0.78 of the import at ten thousand
+// instead of 0.47–0.66, and a fresh database of 300 such blocks took 132
+// MB on disk instead of 94 MB. Bitcoin Core's chainstate makes the same
+// call (kNoCompression). Tables written with compression before stay
+// readable: each block names its own compression.
 func dbOptions(cacheMB int) *opt.Options {
-	o := &opt.Options{ErrorIfMissing: true, Strict: opt.DefaultStrict, BlockCacheCapacity: cacheMB << 20}
+	o := &opt.Options{ErrorIfMissing: true, Strict: opt.DefaultStrict, BlockCacheCapacity: cacheMB << 20,
+		Compression: opt.NoCompression}
 	if bloomBitsPerKey > 0 {
 		o.Filter = filter.NewBloomFilter(bloomBitsPerKey)
 	}
