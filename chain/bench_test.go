@@ -124,9 +124,10 @@ func BenchmarkOverlapImport1000(b *testing.B) {
 // blocks: one unsynced batch write of the records an import of a 1,000-tx
 // block writes — the block, 1,000 tx locations, 2,001 address history
 // records (sender and recipient of each tx, the miner's reward), 1,001
-// accounts, the undo record and the metadata — with nothing validated.
+// accounts, the undo record and the metadata — with nothing validated,
+// into a database with the chain's options.
 func BenchmarkLevelDBBatch1000(b *testing.B) {
-	db, err := leveldb.OpenFile(b.TempDir(), nil)
+	db, err := leveldb.OpenFile(b.TempDir(), chain.DBOptions())
 	if err != nil {
 		b.Fatal(err)
 	}

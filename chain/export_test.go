@@ -1,6 +1,9 @@
 package chain
 
-import "github.com/syndtr/goleveldb/leveldb/util"
+import (
+	"github.com/syndtr/goleveldb/leveldb/opt"
+	"github.com/syndtr/goleveldb/leveldb/util"
+)
 
 // SetBloomBitsPerKey sets the bloom filter of the databases opened from
 // now on (0: none, the options before filters were added) and returns a
@@ -17,4 +20,12 @@ func (c *Chain) Compact() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.db.CompactRange(util.Range{})
+}
+
+// DBOptions are the options the chain database is opened with, for a
+// database created anew.
+func DBOptions() *opt.Options {
+	o := dbOptions(DefaultCacheMB)
+	o.ErrorIfMissing = false
+	return o
 }
