@@ -168,7 +168,12 @@ func (s *syncer) serve(st network.Stream, kind int, handle func(*servedRequest, 
 		st.Reset()
 		return
 	}
-	defer s.leave(state)
+	left := false
+	defer func() {
+		if !left {
+			s.leave(state)
+		}
+	}()
 	q := &servedRequest{peer: p, limit: l, state: state, deadline: time.Now().Add(s.timeout)}
 	expired := guard(s.ctx, st, s.timeout)
 	defer expired()
@@ -207,6 +212,11 @@ func (s *syncer) serve(st network.Stream, kind int, handle func(*servedRequest, 
 		st.Reset()
 		return
 	}
+	// The request is over before the requester can see its end: one that
+	// waits for the whole answer and asks again at once must find its
+	// place free.
+	s.leave(state)
+	left = true
 	st.Close()
 }
 

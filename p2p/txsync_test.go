@@ -409,7 +409,10 @@ func TestServeTxs(t *testing.T) {
 			t.Fatalf("ids %v, %v; want the pending ones, highest fee first", ids, err)
 		}
 		frames, err = rawTxRequest(t, h, n.Network, protoTxIDs, encodeTxIDsRequest(1))
-		if ids, _ := decodeTxIDs(frames[0], 1); err != nil || !slices.Equal(ids, []types.Hash{high.ID()}) {
+		if err != nil || len(frames) != 1 {
+			t.Fatalf("max 1: %d frames, %v", len(frames), err)
+		}
+		if ids, err := decodeTxIDs(frames[0], 1); err != nil || !slices.Equal(ids, []types.Hash{high.ID()}) {
 			t.Fatalf("max 1: ids %v, %v", ids, err)
 		}
 	})
