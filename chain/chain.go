@@ -276,6 +276,11 @@ func newChain(ldb *leveldb.DB, cfg Config) (*Chain, error) {
 			return nil, err
 		}
 	}
+	if schema != nil && schema[0] == schemaFullHistory {
+		if err := c.slimHistory(); err != nil {
+			return nil, err
+		}
+	}
 	// A branch stored with more work than the tip whose reorganisation was
 	// never written (the process died between the two batches) wins now,
 	// not only when the next side-chain block happens to arrive.
@@ -327,7 +332,7 @@ func (c *Chain) initGenesis() error {
 
 // checkMeta refuses a database of another schema version or network.
 func (c *Chain) checkMeta(schema []byte) error {
-	if len(schema) != 1 || schema[0] != SchemaVersion && schema[0] != schemaNoHistory {
+	if !knownSchema(schema) {
 		return fmt.Errorf("chain database has schema version %v, this build reads version %d: use a new datadir or a matching build", schema, SchemaVersion)
 	}
 	g, err := getOptional(c.db, keyGenesis)

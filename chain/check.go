@@ -133,10 +133,10 @@ func (k *checker) meta() error {
 		}
 		return fmt.Errorf("not a cairn chain database: %w", err)
 	}
-	if len(schema) != 1 || schema[0] != SchemaVersion && schema[0] != schemaNoHistory {
+	if !knownSchema(schema) {
 		return fmt.Errorf("chain database has schema version %v, this build reads version %d", schema, SchemaVersion)
 	}
-	k.history = schema[0] >= SchemaVersion // version 1 has no history index (cairnd builds it at start)
+	k.history = schema[0] == SchemaVersion // versions 1 and 2 have none or an old one (cairnd upgrades it at start)
 	g, err := k.db.Get(keyGenesis, nil)
 	if err != nil {
 		k.corrupt("genesis hash", err)

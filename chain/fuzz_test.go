@@ -2,6 +2,7 @@ package chain
 
 import (
 	"bytes"
+	"errors"
 	"math/big"
 	"testing"
 
@@ -56,6 +57,26 @@ func FuzzDecodeAccount(f *testing.F) {
 		}
 		if !bytes.Equal(acc.encode(), b) {
 			t.Fatalf("account re-encodes differently")
+		}
+	})
+}
+
+func FuzzDecodeHistory(f *testing.F) {
+	f.Add(historyKey(types.Address{7}, 12, 3), []byte{byte(HistorySent)})
+	f.Add(historyKey(types.Address{}, 0, posReward), []byte{byte(HistoryGenesis)})
+	f.Add([]byte{prefixHistory}, make([]byte, fullHistorySize))
+	f.Fuzz(func(t *testing.T, key, v []byte) {
+		e, err := decodeHistory(key, v)
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("refused without ErrCorrupt: %v", err)
+			}
+			return
+		}
+		var a types.Address
+		copy(a[:], key[1:])
+		if !bytes.Equal(historyKey(a, e.Height, e.Pos)[1:], key[1:]) || !bytes.Equal(e.encode(), v) {
+			t.Fatalf("record %x -> %x re-encodes differently: %+v", key, v, e)
 		}
 	})
 }

@@ -15,13 +15,17 @@ import (
 // that changed its balance — a tx it sent or received, the reward of a
 // block it mined, a genesis allocation — one record each:
 //
-//	'x' ‖ address ‖ height u64 ‖ pos u32 -> kind u8 ‖ counterparty (20) ‖
-//	                                        amount u64 ‖ fee u64 ‖ nonce u64 ‖
-//	                                        tx id (32)
+//	'x' ‖ address ‖ height u64 ‖ pos u32 -> kind u8
 //
 // pos is the tx's index in its block, or posReward for the block reward
 // and the genesis allocations, so that a reverse scan of an address's
-// records gives them newest first. The records of a block are written and
+// records gives them newest first. The rest of an entry (counterparty,
+// amount, fee, nonce, tx id) is read from the main-chain block at that
+// height when the history is asked for (History), not copied into the
+// record: a block of 1,000 transfers writes 2,001 records, and with those
+// fields they were 110 bytes each, more than the block itself, all written
+// again by every LevelDB compaction (schema version 2 kept them; Open
+// rewrites such records, slimHistory). The records of a block are written and
 // deleted in the batch that connects or disconnects it, so the index is
 // as crash-safe as the chain and follows every reorganisation.
 
@@ -74,8 +78,6 @@ type HistoryCursor struct {
 	Pos    uint32
 }
 
-const historyValueSize = 1 + types.AddressSize + 8 + 8 + 8 + types.HashSize
-
 func historyKey(a types.Address, height uint64, pos uint32) []byte {
 	k := make([]byte, 0, 1+types.AddressSize+12)
 	k = append(k, prefixHistory)
@@ -84,32 +86,24 @@ func historyKey(a types.Address, height uint64, pos uint32) []byte {
 	return binary.BigEndian.AppendUint32(k, pos)
 }
 
-func (e *HistoryEntry) encode() []byte {
-	v := make([]byte, 0, historyValueSize)
-	v = append(v, byte(e.Kind))
-	v = append(v, e.Counterparty[:]...)
-	v = binary.BigEndian.AppendUint64(v, e.Amount)
-	v = binary.BigEndian.AppendUint64(v, e.Fee)
-	v = binary.BigEndian.AppendUint64(v, e.Nonce)
-	return append(v, e.ID[:]...)
-}
+// encode returns the value of e's record: its kind.
+func (e *HistoryEntry) encode() []byte { return []byte{byte(e.Kind)} }
 
+// decodeHistory decodes a record: the kind, height and pos of its entry.
 func decodeHistory(key, v []byte) (HistoryEntry, error) {
-	if len(key) != 1+types.AddressSize+12 || len(v) != historyValueSize || v[0] < byte(HistorySent) || v[0] > byte(HistoryGenesis) {
+	if len(key) != 1+types.AddressSize+12 || len(v) != 1 || v[0] < byte(HistorySent) || v[0] > byte(HistoryGenesis) {
 		return HistoryEntry{}, fmt.Errorf("%w: history record of %d bytes under a key of %d", ErrCorrupt, len(v), len(key))
 	}
-	e := HistoryEntry{
+	return HistoryEntry{
 		Kind:   HistoryKind(v[0]),
 		Height: binary.BigEndian.Uint64(key[1+types.AddressSize:]),
 		Pos:    binary.BigEndian.Uint32(key[1+types.AddressSize+8:]),
-		Amount: binary.BigEndian.Uint64(v[1+types.AddressSize:]),
-		Fee:    binary.BigEndian.Uint64(v[1+types.AddressSize+8:]),
-		Nonce:  binary.BigEndian.Uint64(v[1+types.AddressSize+16:]),
-	}
-	copy(e.Counterparty[:], v[1:])
-	copy(e.ID[:], v[1+types.AddressSize+24:])
-	return e, nil
+	}, nil
 }
+
+// fullHistorySize is the size of a record's value in schema version 2:
+// kind, counterparty, amount, fee, nonce, tx id.
+const fullHistorySize = 1 + types.AddressSize + 8 + 8 + 8 + types.HashSize
 
 // historyRecord is one record of the index: an entry of an address.
 type historyRecord struct {
@@ -209,7 +203,113 @@ func (c *Chain) History(addr types.Address, before *HistoryCursor, limit int) ([
 	if err := it.Error(); err != nil {
 		return nil, false, c.db.failed(err)
 	}
+	blocks := make(map[uint64]*types.Block)
+	for i := range out {
+		if err := c.fillHistory(snap, addr, &out[i], blocks); err != nil {
+			return nil, false, err
+		}
+	}
 	return out, more, nil
+}
+
+// fillHistory completes e, an entry of addr's history as its record gives
+// it (kind, height, pos), from the main-chain block at its height in snap
+// (blocks: those read so far) or, for a genesis allocation, from the
+// network's parameters.
+func (c *Chain) fillHistory(snap *leveldb.Snapshot, addr types.Address, e *HistoryEntry, blocks map[uint64]*types.Block) error {
+	where := fmt.Sprintf("history record of %s at height %d", addr, e.Height)
+	if e.Kind == HistoryGenesis {
+		for _, a := range c.params.Alloc {
+			if a.Address == addr {
+				e.Amount = a.Amount
+				return nil
+			}
+		}
+		return c.db.failed(fmt.Errorf("%w: %s: no genesis allocation to it", ErrCorrupt, where))
+	}
+	blk := blocks[e.Height]
+	if blk == nil {
+		var err error
+		if blk, err = c.mainBlockAt(snap, e.Height); err != nil {
+			return err
+		}
+		blocks[e.Height] = blk
+	}
+	if e.Kind == HistoryMined {
+		if e.Pos != posReward || blk.Header.Miner != addr {
+			return c.db.failed(fmt.Errorf("%w: %s: no reward of block %d to it", ErrCorrupt, where, e.Height))
+		}
+		e.Amount = c.params.Subsidy(e.Height)
+		for _, tx := range blk.Txs {
+			e.Amount += tx.Fee
+		}
+		return nil
+	}
+	if int64(e.Pos) >= int64(len(blk.Txs)) {
+		return c.db.failed(fmt.Errorf("%w: %s: block %d has no tx %d", ErrCorrupt, where, e.Height, e.Pos))
+	}
+	tx := blk.Txs[e.Pos]
+	e.Amount, e.Fee, e.Nonce, e.ID = tx.Amount, tx.Fee, tx.Nonce, tx.ID()
+	switch e.Kind {
+	case HistorySent:
+		e.Counterparty = tx.To
+	case HistoryReceived:
+		e.Counterparty = tx.Sender()
+	case HistorySelf:
+		e.Counterparty = addr
+	}
+	return nil
+}
+
+// mainBlockAt reads the main-chain block at height h from snap.
+func (c *Chain) mainBlockAt(snap *leveldb.Snapshot, h uint64) (*types.Block, error) {
+	if h == 0 {
+		return c.params.Genesis(), nil
+	}
+	hash, err := snap.Get(heightKey(h), nil)
+	if err != nil || len(hash) != types.HashSize {
+		return nil, c.db.failed(fmt.Errorf("%w: main-chain block at height %d (%d bytes): %v", ErrCorrupt, h, len(hash), err))
+	}
+	data, err := snap.Get(hashKey(prefixBlock, types.Hash(hash)), nil)
+	if err != nil {
+		return nil, c.db.failed(fmt.Errorf("%w: block %x at height %d: %v", ErrCorrupt, hash, h, err))
+	}
+	blk, err := types.DecodeBlock(data, types.MaxBlockSizeLimit)
+	if err != nil {
+		return nil, c.db.failed(fmt.Errorf("%w: block %x at height %d: %w", ErrCorrupt, hash, h, err))
+	}
+	return blk, nil
+}
+
+// slimHistory rewrites the records of a history index of schema version
+// 2, each of which held a copy of its tx's fields, as records of their
+// kind alone, in batches, the last of which sets the version. Cut short,
+// it is done again at the next Open (a record already rewritten is left
+// as it is). Callers own the chain (Open).
+func (c *Chain) slimHistory() error {
+	c.cfg.Logger.Info("upgrading the chain database: rewriting the address history index")
+	it := c.db.NewIterator(util.BytesPrefix([]byte{prefixHistory}), nil)
+	defer it.Release()
+	batch := new(leveldb.Batch)
+	for it.Next() {
+		if v := it.Value(); len(v) == fullHistorySize {
+			batch.Put(it.Key(), v[:1]) // a batch copies what it is given
+		}
+		if batch.Len() >= 4096 {
+			if err := c.db.Write(batch, c.wopts); err != nil {
+				return fmt.Errorf("rewrite history index: %w", err)
+			}
+			batch.Reset()
+		}
+	}
+	if err := it.Error(); err != nil {
+		return c.db.failed(err)
+	}
+	batch.Put(keySchema, []byte{SchemaVersion})
+	if err := c.db.Write(batch, c.wopts); err != nil {
+		return fmt.Errorf("rewrite history index: %w", err)
+	}
+	return nil
 }
 
 // buildHistory writes the history index of the whole main chain: the

@@ -1,6 +1,7 @@
 package chain_test
 
 import (
+	"encoding/binary"
 	"math"
 	"path/filepath"
 	"slices"
@@ -179,5 +180,76 @@ func TestHistoryUpgrade(t *testing.T) {
 	c.Close()
 	if r, err := chain.Check(dir, cfg); err != nil || !r.OK() || r.History == 0 {
 		t.Fatalf("Check after the upgrade: %v %+v", err, r)
+	}
+}
+
+// TestHistoryUpgradeFromFull: a database of schema version 2, whose
+// history records each held a copy of their tx's fields, has them
+// rewritten as records of their kind alone at Open, with the same
+// history read from them.
+func TestHistoryUpgradeFromFull(t *testing.T) {
+	g := chaintest.New(t)
+	blocks := g.Payments("a", "genesis", 50, 3)
+	dir := filepath.Join(t.TempDir(), "chain")
+	g.Store(dir, blocks)
+	// Make it a version 2 database: every record as it was then.
+	db, err := leveldb.OpenFile(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := new(leveldb.Batch)
+	for addr, entries := range historyModel(g, "a50") {
+		for _, e := range entries {
+			key := append([]byte{'x'}, addr[:]...)
+			key = binary.BigEndian.AppendUint64(key, e.Height)
+			key = binary.BigEndian.AppendUint32(key, e.Pos)
+			if v, err := db.Get(key, nil); err != nil || len(v) != 1 || v[0] != byte(e.Kind) {
+				t.Fatalf("record %x: %x, %v; want the kind %d alone", key, v, err, e.Kind)
+			}
+			v := append([]byte{byte(e.Kind)}, e.Counterparty[:]...)
+			v = binary.BigEndian.AppendUint64(v, e.Amount)
+			v = binary.BigEndian.AppendUint64(v, e.Fee)
+			v = binary.BigEndian.AppendUint64(v, e.Nonce)
+			batch.Put(key, append(v, e.ID[:]...))
+		}
+	}
+	batch.Put([]byte("mschema"), []byte{2})
+	if err := db.Write(batch, nil); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	cfg := chain.Config{Params: g.Params}
+	if r, err := chain.Check(dir, cfg); err != nil || !r.OK() || r.History != 0 {
+		t.Fatalf("Check of a version 2 database: %v %+v", err, r)
+	}
+	c, err := chain.Open(dir, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkHistory(t, c, g, "a50")
+	c.Close()
+	r, err := chain.Check(dir, cfg)
+	if err != nil || !r.OK() || r.History == 0 {
+		t.Fatalf("Check after the upgrade: %v %+v", err, r)
+	}
+	db, err = leveldb.OpenFile(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if v, err := db.Get([]byte("mschema"), nil); err != nil || !slices.Equal(v, []byte{chain.SchemaVersion}) {
+		t.Errorf("schema after the upgrade: %v %v", v, err)
+	}
+	it := db.NewIterator(util.BytesPrefix([]byte{'x'}), nil)
+	defer it.Release()
+	n := 0
+	for it.Next() {
+		if len(it.Value()) != 1 {
+			t.Fatalf("record %x still %d bytes", it.Key(), len(it.Value()))
+		}
+		n++
+	}
+	if n != r.History {
+		t.Errorf("%d records, Check counted %d", n, r.History)
 	}
 }

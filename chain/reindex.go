@@ -189,7 +189,7 @@ func stageBodies(src, sdb *leveldb.DB, rep *ReindexReport) ([]types.Hash, error)
 // its metadata, or, if that is lost, by the genesis block stored.
 func sameNetwork(src *leveldb.DB, p *consensus.Params, genesis []types.Hash) error {
 	want := p.GenesisHash()
-	if schema, err := src.Get(keySchema, nil); err == nil && (len(schema) != 1 || schema[0] != SchemaVersion && schema[0] != schemaNoHistory) {
+	if schema, err := src.Get(keySchema, nil); err == nil && !knownSchema(schema) {
 		return fmt.Errorf("chain database has schema version %v, this build reads version %d: use a matching build", schema, SchemaVersion)
 	}
 	if g, err := src.Get(keyGenesis, nil); err == nil {

@@ -24,11 +24,21 @@ import (
 
 // SchemaVersion is the version of the LevelDB layout below. A datadir with
 // another version is refused, never silently reused.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
-// schemaNoHistory is the version before the address history index, which
-// Open upgrades in place (buildHistory).
-const schemaNoHistory = 1
+// Earlier versions, which Open upgrades in place: schemaNoHistory had no
+// address history index (buildHistory), schemaFullHistory kept a copy of
+// each event's tx fields in its history record (slimHistory).
+const (
+	schemaNoHistory   = 1
+	schemaFullHistory = 2
+)
+
+// knownSchema reports whether schema is a version this build reads,
+// upgrading it at Open if it is an earlier one.
+func knownSchema(schema []byte) bool {
+	return len(schema) == 1 && schema[0] >= schemaNoHistory && schema[0] <= SchemaVersion
+}
 
 // Key prefixes, one per record kind. The layout is this node's own, not
 // part of the protocol: another implementation may store its chain as it
