@@ -153,7 +153,7 @@ func BenchmarkLevelDBBatch1000(b *testing.B) {
 			batch.Put(key('t', 33), blockBytes[t:t+36])
 		}
 		for h := 0; h <= 2*benchTxs; h++ {
-			batch.Put(key('x', 33), blockBytes[h:h+77])
+			batch.Put(key('x', 33), blockBytes[h:h+1])
 		}
 		for a := 0; a <= benchTxs; a++ {
 			batch.Put(key('a', 21), blockBytes[a:a+16])

@@ -203,9 +203,16 @@ func (c *Chain) History(addr types.Address, before *HistoryCursor, limit int) ([
 	if err := it.Error(); err != nil {
 		return nil, false, c.db.failed(err)
 	}
-	blocks := make(map[uint64]*types.Block)
+	// The entries come newest first, those of one block together: one
+	// block is held at a time, whatever the limit.
+	var blk *types.Block
 	for i := range out {
-		if err := c.fillHistory(snap, addr, &out[i], blocks); err != nil {
+		if blk == nil || blk.Header.Height != out[i].Height {
+			if blk, err = c.mainBlockAt(snap, out[i].Height); err != nil {
+				return nil, false, err
+			}
+		}
+		if err := c.fillHistory(addr, &out[i], blk); err != nil {
 			return nil, false, err
 		}
 	}
@@ -213,10 +220,9 @@ func (c *Chain) History(addr types.Address, before *HistoryCursor, limit int) ([
 }
 
 // fillHistory completes e, an entry of addr's history as its record gives
-// it (kind, height, pos), from the main-chain block at its height in snap
-// (blocks: those read so far) or, for a genesis allocation, from the
-// network's parameters.
-func (c *Chain) fillHistory(snap *leveldb.Snapshot, addr types.Address, e *HistoryEntry, blocks map[uint64]*types.Block) error {
+// it (kind, height, pos), from blk, the main-chain block at its height,
+// or, for a genesis allocation, from the network's parameters.
+func (c *Chain) fillHistory(addr types.Address, e *HistoryEntry, blk *types.Block) error {
 	where := fmt.Sprintf("history record of %s at height %d", addr, e.Height)
 	if e.Kind == HistoryGenesis {
 		for _, a := range c.params.Alloc {
@@ -226,14 +232,6 @@ func (c *Chain) fillHistory(snap *leveldb.Snapshot, addr types.Address, e *Histo
 			}
 		}
 		return c.db.failed(fmt.Errorf("%w: %s: no genesis allocation to it", ErrCorrupt, where))
-	}
-	blk := blocks[e.Height]
-	if blk == nil {
-		var err error
-		if blk, err = c.mainBlockAt(snap, e.Height); err != nil {
-			return err
-		}
-		blocks[e.Height] = blk
 	}
 	if e.Kind == HistoryMined {
 		if e.Pos != posReward || blk.Header.Miner != addr {
