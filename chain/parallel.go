@@ -141,16 +141,6 @@ func (c *Chain) PreverifySignatures(blk *types.Block) bool {
 	if !ok {
 		return false
 	}
-	// A block known invalid, or whose parent is, is refused at its import
-	// without a look at its signatures: verifying them here would let a
-	// peer that served one bad block make the pipeline verify every block
-	// queued behind it.
-	c.mu.RLock()
-	doomed := c.condemned(blk.Hash()) || c.condemned(blk.Header.Parent)
-	c.mu.RUnlock()
-	if doomed {
-		return false
-	}
 	ids := txIDs(blk)
 	if consensus.VerifyTxSignatures(blk.Txs, ids, 0, len(ids), c.genesis, cache.Verified) != nil {
 		return false

@@ -112,8 +112,11 @@ type syncer struct {
 	// Tunables, fixed before Start (tests shrink them).
 	pollInterval  time.Duration // every peer's status is asked this often
 	progressEvery time.Duration // sync progress is logged at most this often
-	maxInflight   int           // block requests in flight per peer
-	limits        [numProtos]rateLimit
+	// preverifyMinTxs: the importer preverifies blocks of at least this
+	// many txs (importer.go).
+	preverifyMinTxs int
+	maxInflight     int // block requests in flight per peer
+	limits          [numProtos]rateLimit
 
 	wake chan struct{} // capacity 1: the main loop has something to look at
 	// headerWake (capacity 1) tells a running header phase that a peer's
@@ -145,21 +148,22 @@ type syncer struct {
 // over chain and pool; judge and owner are the Network.
 func newSyncer(cfg Config, chain Backend, pool TxPool, judge peerJudge, owner goroutineOwner) *syncer {
 	s := &syncer{
-		chain:         chain,
-		judge:         judge,
-		owner:         owner,
-		log:           cfg.Logger,
-		netID:         chain.Params().NetID(),
-		timeout:       cfg.RequestTimeout,
-		maxPresync:    cfg.MaxPresyncHeaders,
-		pollInterval:  time.Minute,
-		progressEvery: 5 * time.Second,
-		maxInflight:   8,
-		limits:        defaultServeLimits,
-		wake:          make(chan struct{}, 1),
-		headerWake:    make(chan struct{}, 1),
-		peers:         make(map[peer.ID]*syncPeer),
-		buckets:       make(map[peer.ID]*[numProtos]bucket),
+		chain:           chain,
+		judge:           judge,
+		owner:           owner,
+		log:             cfg.Logger,
+		netID:           chain.Params().NetID(),
+		timeout:         cfg.RequestTimeout,
+		maxPresync:      cfg.MaxPresyncHeaders,
+		pollInterval:    time.Minute,
+		progressEvery:   5 * time.Second,
+		preverifyMinTxs: preverifyMinTxs,
+		maxInflight:     8,
+		limits:          defaultServeLimits,
+		wake:            make(chan struct{}, 1),
+		headerWake:      make(chan struct{}, 1),
+		peers:           make(map[peer.ID]*syncPeer),
+		buckets:         make(map[peer.ID]*[numProtos]bucket),
 	}
 	s.txs = newTxSync(s, pool)
 	return s

@@ -281,6 +281,10 @@ func TestSyncFromOnePeer(t *testing.T) {
 	if st := dst.net.SyncStatus(); st.Syncing || st.TargetHeight != 0 {
 		t.Errorf("status after the sync: %+v", st)
 	}
+	// Blocks of a few txs are verified at their import, not ahead of it.
+	if h := dst.net.sync.preverifyHigh.Load(); h != 0 {
+		t.Errorf("blocks of under %d txs preverified (%d at once)", preverifyMinTxs, h)
+	}
 	out := logs.String()
 	for _, want := range []string{`msg="sync progress"`, "percent=", "eta=", `msg="sync finished" height=500`} {
 		if !strings.Contains(out, want) {
