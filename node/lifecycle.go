@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/cairn-ledger/cairn/chain"
@@ -79,7 +80,9 @@ func (l *lifecycle) stop() error {
 func (n *Node) components() []part {
 	var ps []part
 	if n.cfg.DataDir != "" {
-		ps = append(ps, part{"store scan", &storeScan{c: n.chain, log: n.log.With("module", "chain")}})
+		ps = append(ps, part{"store scan", &storeScan{c: n.chain, log: n.log.With("module", "chain"), scanned: &n.scanned}})
+	} else {
+		n.scanned.Store(true) // in memory: nothing to read back
 	}
 	if n.net != nil {
 		ps = append(ps, part{"p2p", n.net})
@@ -138,10 +141,11 @@ func (c minerComponent) Stop() error {
 // minute or so of the start — and stops the node, through the chain's
 // fault — not only when a peer happens to ask for the damaged block.
 type storeScan struct {
-	c      *chain.Chain
-	log    *slog.Logger
-	cancel context.CancelFunc
-	done   chan struct{}
+	c       *chain.Chain
+	log     *slog.Logger
+	scanned *atomic.Bool // set when the scan found no damage
+	cancel  context.CancelFunc
+	done    chan struct{}
 }
 
 func (s *storeScan) Start(ctx context.Context) error {
@@ -151,6 +155,7 @@ func (s *storeScan) Start(ctx context.Context) error {
 		defer close(s.done)
 		t0 := time.Now()
 		if err := s.c.Scan(ctx, 0); err == nil {
+			s.scanned.Store(true)
 			s.log.Debug("store scan found no damage", "took", time.Since(t0).Round(time.Millisecond))
 		}
 	}()

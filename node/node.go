@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -45,6 +46,10 @@ type Node struct {
 	stopErr error
 
 	faulted chan struct{} // closed when the chain meets a store failure
+	// scanned is set when the start's read of the whole chain database
+	// (storeScan) found no damage: until then the node does not say it is
+	// synced, as damage may still be met.
+	scanned atomic.Bool
 
 	progress  progress   // tip changes, for the sync state's ETA and stalls
 	mu        sync.Mutex // guards tipSubs and blockSubs

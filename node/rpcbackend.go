@@ -83,6 +83,10 @@ func (b *rpcBackend) syncInfo() rpc.SyncInfo {
 		case st.PeersHeard == 0:
 		case st.Syncing || tip.Height < s.TargetHeight:
 			s.State = rpc.SyncSyncing
+		case !b.scanned.Load():
+			// At the tip, but the start's read of the database has not
+			// yet found it sound.
+			s.State, s.Reason = rpc.SyncSyncing, "reading the chain database for damage"
 		default:
 			s.State = rpc.SyncSynced
 		}

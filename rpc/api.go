@@ -176,7 +176,7 @@ type NetInfo struct {
 const (
 	SyncNoPeers = "no peers" // no peer of this network connected (or none has answered yet)
 	SyncSyncing = "syncing"  // behind the best height a peer claimed, or a sync round runs
-	SyncSynced  = "synced"   // a peer has answered, and the tip is at the best height any claimed
+	SyncSynced  = "synced"   // a peer has answered, the tip is at the best height any claimed, and the start's read of the database found no damage
 	SyncStalled = "stalled"  // behind, and no new tip for a minute: Reason says how far
 	// The chain met damage in its database and stores nothing more; the
 	// node is stopping. Reason says what is damaged and how to repair it.
