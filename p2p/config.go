@@ -55,6 +55,9 @@ type Config struct {
 	Host host.Host
 	// Logger receives the network's logs; default discards.
 	Logger *slog.Logger
+	// SyncFinished, if set, is called when a sync round that imported many
+	// blocks (the one logged as "sync finished") reached the best header.
+	SyncFinished func(blocks uint64)
 	// GossipTracer, if set, also receives GossipSub's trace events
 	// beside the node's own tracer; measurement tools (cairn-sim) use it
 	// to see when each message arrived, was validated and forwarded.

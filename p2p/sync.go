@@ -115,7 +115,8 @@ type syncer struct {
 	// preverifyMinTxs: the importer preverifies blocks of at least this
 	// many txs (importer.go).
 	preverifyMinTxs int
-	maxInflight     int // block requests in flight per peer
+	finished        func(blocks uint64) // Config.SyncFinished
+	maxInflight     int                 // block requests in flight per peer
 	limits          [numProtos]rateLimit
 
 	wake chan struct{} // capacity 1: the main loop has something to look at
@@ -152,6 +153,7 @@ func newSyncer(cfg Config, chain Backend, pool TxPool, judge peerJudge, owner go
 		judge:           judge,
 		owner:           owner,
 		log:             cfg.Logger,
+		finished:        cfg.SyncFinished,
 		netID:           chain.Params().NetID(),
 		timeout:         cfg.RequestTimeout,
 		maxPresync:      cfg.MaxPresyncHeaders,
@@ -318,6 +320,9 @@ func (s *syncer) syncRound(parent context.Context) bool {
 	case tip.Hash == best.Hash:
 		s.log.Info("sync finished", "height", tip.Height, "hash", tip.Hash,
 			"blocks", f.imported, "took", took.Round(time.Millisecond), "blocks/s", rate(f.imported, took))
+		if s.finished != nil {
+			s.finished(f.imported)
+		}
 	default:
 		s.log.Info("sync round ended short of the best header", "height", tip.Height, "best header", best.Header.Height,
 			"blocks", f.imported, "took", took.Round(time.Millisecond))

@@ -168,6 +168,8 @@ type syncOpts struct {
 	timeout time.Duration
 	backend Backend   // default: the syncBackend itself
 	log     io.Writer // if set, info logs go here instead of t.Log
+	// finished is Config.SyncFinished.
+	finished func(blocks uint64)
 }
 
 // startSyncNode builds and starts a Network for b on a new mocknet host; it
@@ -186,7 +188,7 @@ func startSyncNode(t testing.TB, mn mocknet.Mocknet, name string, b *syncBackend
 	if o.log != nil {
 		log = slog.New(slog.NewTextHandler(o.log, nil))
 	}
-	n, err := New(Config{Host: h, NoDHT: true, RequestTimeout: o.timeout, Logger: log}, be, b.pool)
+	n, err := New(Config{Host: h, NoDHT: true, RequestTimeout: o.timeout, Logger: log, SyncFinished: o.finished}, be, b.pool)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +272,8 @@ func TestSyncFromOnePeer(t *testing.T) {
 		return next()
 	}
 	var logs lockedBuffer
-	dst = startSyncNode(t, mn, "dst", db, syncOpts{log: &logs})
+	var finished atomic.Uint64
+	dst = startSyncNode(t, mn, "dst", db, syncOpts{log: &logs, finished: func(n uint64) { finished.Add(n) }})
 	syncConnect(t, mn, dst, src)
 	waitSyncTip(t, dst, g.Hash("a500"))
 	g.CheckTip(dst.backend.Chain, "a500")
@@ -280,6 +283,11 @@ func TestSyncFromOnePeer(t *testing.T) {
 	waitSyncIdle(t, dst)
 	if st := dst.net.SyncStatus(); st.Syncing || st.TargetHeight != 0 {
 		t.Errorf("status after the sync: %+v", st)
+	}
+	// The node was told the sync finished, with the blocks it imported
+	// (it returns the memory the sync freed, releaseSyncMemory).
+	if n := finished.Load(); n != 500 {
+		t.Errorf("SyncFinished told of %d blocks, want 500", n)
 	}
 	// Blocks of a few txs are verified at their import, not ahead of it.
 	if h := dst.net.sync.preverifyHigh.Load(); h != 0 {
