@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -202,9 +203,26 @@ func openCopy(dir string, cacheMB int) (*leveldb.DB, string, func(), error) {
 		return nil, "", nil, err
 	}
 	entries, err := os.ReadDir(dir)
+	// A table numbered after the newest journal may be one a compaction
+	// was writing when the database was last closed, which the manifest
+	// does not list: recovering the journal in the copy may create a
+	// table of that very number, and through a hard link it would write
+	// into the original. Such tables (a few, the newest) are copied.
+	newestLog := -1
 	for _, e := range entries {
-		if err == nil && e.Type().IsRegular() && e.Name() != "LOCK" {
-			err = os.Link(filepath.Join(dir, e.Name()), filepath.Join(tmp, e.Name()))
+		if n, ok := fileNumber(e.Name(), ".log"); ok {
+			newestLog = max(newestLog, n)
+		}
+	}
+	for _, e := range entries {
+		if err != nil || !e.Type().IsRegular() || e.Name() == "LOCK" {
+			continue
+		}
+		src, dst := filepath.Join(dir, e.Name()), filepath.Join(tmp, e.Name())
+		if n, ok := fileNumber(e.Name(), ".ldb"); ok && n >= newestLog {
+			err = copyFile(src, dst)
+		} else {
+			err = os.Link(src, dst)
 		}
 	}
 	var db *leveldb.DB
@@ -216,6 +234,25 @@ func openCopy(dir string, cacheMB int) (*leveldb.DB, string, func(), error) {
 		return nil, "", nil, err
 	}
 	return db, tmp, func() { db.Close(); os.RemoveAll(tmp) }, nil
+}
+
+// fileNumber parses a LevelDB file name NNNNNN<ext>.
+func fileNumber(name, ext string) (int, bool) {
+	num, ok := strings.CutSuffix(name, ext)
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(num)
+	return n, err == nil
+}
+
+// copyFile copies the file src to dst, a new file.
+func copyFile(src, dst string) error {
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, data, 0o644)
 }
 
 // DefaultCacheMB is the default size of the chain database's block cache
