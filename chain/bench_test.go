@@ -7,7 +7,6 @@ import (
 	"runtime"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/cairn-ledger/cairn/chain"
 	"github.com/cairn-ledger/cairn/chain/chaintest"
@@ -108,16 +107,7 @@ const overlapBlocks = 100
 func BenchmarkOverlapImport1000(b *testing.B) {
 	p := benchParams()
 	encs := benchBlocks(chaintest.NewWithParams(b, p), overlapBlocks, nil)
-	var sum chaintest.Overlap
-	b.ResetTimer()
-	for range b.N {
-		o := chaintest.MeasureOverlap(b, p, encs, b.TempDir())
-		sum.VerifyPerSig += o.VerifyPerSig
-		sum.ApplyPerTx += o.ApplyPerTx
-	}
-	sum.VerifyPerSig /= time.Duration(b.N)
-	sum.ApplyPerTx /= time.Duration(b.N)
-	sum.Report(b)
+	chaintest.BenchOverlap(b, p, encs)
 }
 
 // BenchmarkLevelDBBatch1000 is the ceiling for importing pre-verified

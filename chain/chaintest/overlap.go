@@ -103,3 +103,19 @@ func MeasureOverlap(tb testing.TB, p *consensus.Params, encs [][]byte, dir strin
 	apply := CPUTime() - cpu0
 	return Overlap{VerifyPerSig: verify / time.Duration(n), ApplyPerTx: apply / time.Duration(n), Txs: n}
 }
+
+// BenchOverlap runs MeasureOverlap on encs b.N times, each into a fresh
+// directory, and reports the mean: the body of an overlap-bound
+// benchmark.
+func BenchOverlap(b *testing.B, p *consensus.Params, encs [][]byte) {
+	var sum Overlap
+	b.ResetTimer()
+	for range b.N {
+		o := MeasureOverlap(b, p, encs, b.TempDir())
+		sum.VerifyPerSig += o.VerifyPerSig
+		sum.ApplyPerTx += o.ApplyPerTx
+	}
+	sum.VerifyPerSig /= time.Duration(b.N)
+	sum.ApplyPerTx /= time.Duration(b.N)
+	sum.Report(b)
+}

@@ -225,14 +225,5 @@ func BenchmarkFullSync400(b *testing.B) {
 // apply CPU per tx), both measured on the same 400 blocks.
 func BenchmarkOverlapFullSync400(b *testing.B) {
 	_, _, p, encs := fullChain(b)
-	var sum chaintest.Overlap
-	b.ResetTimer()
-	for range b.N {
-		o := chaintest.MeasureOverlap(b, p, encs, b.TempDir())
-		sum.VerifyPerSig += o.VerifyPerSig
-		sum.ApplyPerTx += o.ApplyPerTx
-	}
-	sum.VerifyPerSig /= time.Duration(b.N)
-	sum.ApplyPerTx /= time.Duration(b.N)
-	sum.Report(b)
+	chaintest.BenchOverlap(b, p, encs)
 }
