@@ -168,9 +168,18 @@ func TestHistoryUpgrade(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
+	checkUpgrade(t, g, dir, 1)
+}
+
+// checkUpgrade checks the database in dir, of schema version, made from
+// g's chain up to a50: Check passes it without a history index to count,
+// Open upgrades it to the history of the chain, and Check then passes
+// the index it counts, which it returns.
+func checkUpgrade(t *testing.T, g *chaintest.Builder, dir string, version int) *chain.CheckReport {
+	t.Helper()
 	cfg := chain.Config{Params: g.Params}
 	if r, err := chain.Check(dir, cfg); err != nil || !r.OK() || r.History != 0 {
-		t.Fatalf("Check of a version 1 database: %v %+v", err, r)
+		t.Fatalf("Check of a version %d database: %v %+v", version, err, r)
 	}
 	c, err := chain.Open(dir, cfg)
 	if err != nil {
@@ -178,9 +187,11 @@ func TestHistoryUpgrade(t *testing.T) {
 	}
 	checkHistory(t, c, g, "a50")
 	c.Close()
-	if r, err := chain.Check(dir, cfg); err != nil || !r.OK() || r.History == 0 {
+	r, err := chain.Check(dir, cfg)
+	if err != nil || !r.OK() || r.History == 0 {
 		t.Fatalf("Check after the upgrade: %v %+v", err, r)
 	}
+	return r
 }
 
 // TestHistoryUpgradeFromFull: a database of schema version 2, whose
@@ -218,20 +229,7 @@ func TestHistoryUpgradeFromFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	cfg := chain.Config{Params: g.Params}
-	if r, err := chain.Check(dir, cfg); err != nil || !r.OK() || r.History != 0 {
-		t.Fatalf("Check of a version 2 database: %v %+v", err, r)
-	}
-	c, err := chain.Open(dir, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkHistory(t, c, g, "a50")
-	c.Close()
-	r, err := chain.Check(dir, cfg)
-	if err != nil || !r.OK() || r.History == 0 {
-		t.Fatalf("Check after the upgrade: %v %+v", err, r)
-	}
+	r := checkUpgrade(t, g, dir, 2)
 	db, err = leveldb.OpenFile(dir, nil)
 	if err != nil {
 		t.Fatal(err)
