@@ -41,7 +41,7 @@ func (c *Chain) acceptBlock(blk *types.Block, o Origin, checked *checkedBlock) (
 		return nil, st, err
 	}
 	parent := c.index[blk.Header.Parent]
-	if parent == nil || parent != c.tip {
+	if parent != c.tip { // an orphan's parent (nil) is not the tip either
 		// Only a block that extends the tip is applied while its
 		// signatures are verified; any other is stored or held only once
 		// they all verify.

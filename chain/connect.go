@@ -205,13 +205,7 @@ func (c *Chain) switchBranch(sw *branchSwitch, res *Result) error {
 	if newTip.work.Cmp(sw.oldTip.work) <= 0 {
 		// The valid part of the branch does not beat the tip: keep the tip
 		// and record only the invalid marks.
-		if marks.Len() == 0 {
-			return nil
-		}
-		if err := c.db.Write(marks, c.wopts); err != nil {
-			return fmt.Errorf("write invalid marks: %w", err)
-		}
-		return nil
+		return c.writeMarks(marks)
 	}
 	if err := c.commitSwitch(sw, view, detached, attached, marks); err != nil {
 		var bad badSignatures
@@ -222,10 +216,7 @@ func (c *Chain) switchBranch(sw *branchSwitch, res *Result) error {
 		// verify: refuse it, and write only the invalid marks.
 		c.refuse(sw.pending.node, bad.err, marks)
 		sw.invalid = bad.err
-		if err := c.db.Write(marks, c.wopts); err != nil {
-			return fmt.Errorf("write invalid marks: %w", err)
-		}
-		return nil
+		return c.writeMarks(marks)
 	}
 	c.reportSwitch(sw, res, detached, attached)
 	return nil
@@ -352,15 +343,13 @@ func (c *Chain) commitSwitch(sw *branchSwitch, view *stateView, detached []*type
 		// applied and its batch built; nothing is written before they
 		// all are.
 		if err := p.sigs.wait(); err != nil {
-			p.node.status &^= statusDataStored | statusValid
-			p.node.chainData = false
+			unmarkPending(p)
 			return badSignatures{err}
 		}
 	}
 	if err := c.db.Write(batch, c.wopts); err != nil {
 		if p != nil {
-			p.node.status &^= statusDataStored | statusValid
-			p.node.chainData = false
+			unmarkPending(p)
 			return fmt.Errorf("write block %s: %w", p.node.hash, err)
 		}
 		return fmt.Errorf("write reorganisation to %s: %w", newTip.hash, err)
@@ -371,6 +360,25 @@ func (c *Chain) commitSwitch(sw *branchSwitch, view *stateView, detached []*type
 	c.lt = view.lt
 	c.setTip(newTip)
 	return nil
+}
+
+// writeMarks writes the invalid marks of a switch that leaves the tip
+// where it is, if there are any. Callers hold c.mu.
+func (c *Chain) writeMarks(marks *leveldb.Batch) error {
+	if marks.Len() == 0 {
+		return nil
+	}
+	if err := c.db.Write(marks, c.wopts); err != nil {
+		return fmt.Errorf("write invalid marks: %w", err)
+	}
+	return nil
+}
+
+// unmarkPending takes back what commitSwitch marked on the pending block
+// before its batch was written, when it is not.
+func unmarkPending(p *acceptedBlock) {
+	p.node.status &^= statusDataStored | statusValid
+	p.node.chainData = false
 }
 
 // badSignatures is commitSwitch's answer when a signature of the pending
