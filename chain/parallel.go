@@ -126,13 +126,13 @@ func (s *sigCheck) cancel() {
 
 // PreverifySignatures batch-verifies, on the calling goroutine and in one
 // batch (a batch of a whole block costs less per signature than the
-// halves the import splits it into), the signatures of blk's txs that the signature cache (Config.Sigs) does not
-// hold, and adds them all to it if they all verify; it reports whether
-// they did. It changes nothing else: sync calls it on the block after the
-// one it imports, so that this block's import finds the work done while
-// the other is applied, and a block with a bad signature is left to its
-// import, which finds and refuses it as ever. Without a cache that takes
-// additions it does nothing. Safe for concurrent use.
+// halves the import splits it into), the signatures of blk's txs that the
+// signature cache (Config.Sigs) does not hold, and adds them all to it if
+// they all verify; it reports whether they did. It changes nothing else:
+// sync calls it on the blocks ahead of the one it imports, so that their
+// imports find the work done, and a block with a bad signature is left to
+// its import, which finds and refuses it as ever. Without a cache that
+// takes additions it does nothing. Safe for concurrent use.
 func (c *Chain) PreverifySignatures(blk *types.Block) bool {
 	cache, ok := c.cfg.Sigs.(interface {
 		SigChecker

@@ -444,8 +444,8 @@ func (b *backend) CheckHeaders(cur chain.HeaderCursor, hs []types.Header) (chain
 }
 func (b *backend) BlockBytes(h types.Hash) ([]byte, error) { return b.chain.BlockBytes(h) }
 
-// PreverifySignatures lets sync verify the next block's signatures while
-// it applies this one (p2p.Preverifier): into the node's signature cache.
+// PreverifySignatures lets sync verify the signatures of the blocks ahead
+// of the one it applies (p2p.Preverifier): into the node's signature cache.
 func (b *backend) PreverifySignatures(blk *types.Block) bool { return b.chain.PreverifySignatures(blk) }
 
 func (b *backend) ProcessBlock(blk *types.Block, o chain.Origin) (chain.Result, error) {

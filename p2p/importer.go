@@ -8,6 +8,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/cairn-ledger/cairn/chain"
@@ -57,17 +59,50 @@ func (f *fetcher) startImporter(ctx context.Context) {
 // be imported after Stop has begun, after the caller was told the node
 // stopped. The owner refuses work from the moment Stop begins.
 //
-// The importer pipelines: while it imports a block, the signatures of the
-// next one handed to it (if it is there already) are batch-verified on
-// another goroutine (Preverifier), so that the import of that block finds
-// them in the signature cache and only applies it — verification of block
-// n+1 overlaps the application of block n. The lookahead is that one
-// block (preverifyLookahead): memory holds no more than without the
-// pipeline. A block whose signatures do not all verify is left for its
-// import, which finds and refuses it exactly as without the pipeline.
+// The importer pipelines: the blocks handed to it behind the one it
+// imports, up to preverifyLookahead of them, have their signatures
+// batch-verified (Preverifier), a whole block per batch, by one verifier
+// goroutine per core taking them in order, so that each block's import
+// finds them in the signature cache and only applies it — verification of
+// the blocks ahead overlaps the application of this one. The verifiers
+// run on while a block is applied, and the importer on while they work,
+// so a core left idle by one side (a block slow to apply, a compaction, a
+// verifier waiting for blocks) is taken by the other: measured on the
+// full-block sync of make bench, a lookahead of one block, verified while
+// the next was applied, left more of the cores idle. The lookahead holds
+// blocks that are in memory anyway, in the fetch window. A block whose
+// signatures do not all verify is left for its import, which finds and
+// refuses it exactly as without the pipeline.
 func (f *fetcher) importer(ctx context.Context) {
 	pv, _ := f.chain.(Preverifier)
-	var next *fetchItem
+	// work feeds the verifiers; it never holds more than the lookahead,
+	// as the queue below hands it no more.
+	var work chan preverifyJob
+	if pv != nil {
+		work = make(chan preverifyJob, preverifyLookahead)
+		var verifiers sync.WaitGroup
+		for range runtime.GOMAXPROCS(0) {
+			verifiers.Go(func() {
+				for j := range work {
+					if ctx.Err() == nil {
+						pv.PreverifySignatures(j.block)
+					}
+					f.preverifying.Add(-1)
+					close(j.done)
+				}
+			})
+		}
+		defer verifiers.Wait()
+		defer close(work)
+	}
+	// queue holds the blocks taken from importCh and not imported yet, in
+	// order; done is closed when a block handed to the verifiers is
+	// through them (nil: not handed).
+	type queued struct {
+		it   *fetchItem
+		done chan struct{}
+	}
+	var queue []queued
 	closed := false
 	// failed: the last import failed. The blocks behind a refused one are
 	// most likely refused too, at their import, without a look at their
@@ -78,57 +113,70 @@ func (f *fetcher) importer(ctx context.Context) {
 	// refused.
 	failed := false
 	for {
-		it := next
-		next = nil
-		if it == nil {
+		if len(queue) == 0 {
 			if closed {
 				return
 			}
-			var ok bool
-			if it, ok = <-f.importCh; !ok {
+			it, ok := <-f.importCh
+			if !ok {
 				return
 			}
+			queue = append(queue, queued{it: it})
 		}
-		var verified chan struct{}
-		if pv != nil && !closed && !failed && ctx.Err() == nil {
+		q := queue[0]
+		queue = queue[1:]
+		if q.done != nil {
+			<-q.done // the oldest handed over: under way or done
+		}
+		// Fill the lookahead with what is waiting, the block just taken
+		// out of it no longer counted.
+		for !closed && len(queue) < preverifyLookahead {
+			var n *fetchItem
 			select {
-			case n, ok := <-f.importCh:
+			case it, ok := <-f.importCh:
 				if !ok {
 					closed = true
-					break
+					continue
 				}
-				next = n
-				if len(n.block.Txs) < f.s.preverifyMinTxs {
-					break // nothing worth a goroutine: its import verifies it
-				}
-				verified = make(chan struct{})
-				f.s.notePreverifying(f.preverifying.Add(1))
-				go func(blk *types.Block) {
-					defer close(verified)
-					defer f.preverifying.Add(-1)
-					pv.PreverifySignatures(blk)
-				}(n.block)
+				n = it
 			default:
 			}
+			if n == nil {
+				break
+			}
+			e := queued{it: n}
+			if work != nil && !failed && ctx.Err() == nil && len(n.block.Txs) >= f.s.preverifyMinTxs {
+				// (A smaller block is not worth the handover: its import
+				// verifies it.)
+				e.done = make(chan struct{})
+				f.s.notePreverifying(f.preverifying.Add(1))
+				work <- preverifyJob{block: n.block, done: e.done}
+			}
+			queue = append(queue, e)
 		}
+		it := q.it
 		if ctx.Err() != nil || !f.s.owner.acquire() {
 			f.resultCh <- importResult{it: it, err: context.Canceled}
-		} else {
-			_, err := f.chain.ProcessBlock(it.block, chain.Origin{Peer: string(it.from)})
-			f.s.owner.release()
-			failed = err != nil
-			f.resultCh <- importResult{it: it, err: err}
+			continue
 		}
-		if verified != nil {
-			<-verified
-		}
+		_, err := f.chain.ProcessBlock(it.block, chain.Origin{Peer: string(it.from)})
+		f.s.owner.release()
+		failed = err != nil
+		f.resultCh <- importResult{it: it, err: err}
 	}
 }
 
-// preverifyLookahead is how many blocks the importer preverifies ahead
-// of the one it imports: the one it holds in next. It is not a knob — the
-// importer is written for one — but the bound its tests check.
-const preverifyLookahead = 1
+// preverifyJob is a block handed to the importer's verifiers; done is
+// closed when they are through with it.
+type preverifyJob struct {
+	block *types.Block
+	done  chan struct{}
+}
+
+// preverifyLookahead is how many blocks the importer holds for
+// preverification ahead of the one it imports: queued for the verifiers
+// or being verified.
+const preverifyLookahead = 4
 
 // preverifyMinTxs is the fewest txs a block needs to be preverified (the
 // syncer's default): for a smaller one the goroutine and the handover
