@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 
@@ -559,37 +558,5 @@ func TestClosedIsNotCorrupt(t *testing.T) {
 		if err := r.read(); errors.Is(err, chain.ErrCorrupt) || !errors.Is(err, leveldb.ErrClosed) {
 			t.Errorf("%s on a closed chain: %v, want leveldb.ErrClosed and not ErrCorrupt", r.name, err)
 		}
-	}
-}
-
-// TestDamagedAccountReadAhead: a block large enough for its accounts to be
-// read ahead on every core (stateView.prefetch) that touches a damaged
-// account record is refused with ErrCorrupt, the chain's fault, and
-// changes nothing.
-func TestDamagedAccountReadAhead(t *testing.T) {
-	p := benchParams()
-	g := chaintest.NewWithParams(t, p)
-	dir := t.TempDir()
-	mustOpenDisk(t, dir, p).Close()
-	victim := chaintest.Key("s50").Address()
-	editDB(t, dir, func(db *leveldb.DB) {
-		mustPut(t, db, openAccountKey(victim), mustGet(t, db, openAccountKey(victim))[:15])
-	})
-	c := mustOpenDisk(t, dir, p)
-	defer c.Close()
-	const txs = 200 // over the 64 a block needs to be read ahead
-	blk := g.Block("big", "genesis", func(bg *chaintest.BlockGen) {
-		for s := range txs {
-			bg.Pay(fmt.Sprintf("s%d", s), chaintest.Key(fmt.Sprintf("s%d", s+1)).Address(), 1000, 10)
-		}
-	})
-	if _, err := c.ProcessBlock(blk); !errors.Is(err, chain.ErrCorrupt) {
-		t.Fatalf("ProcessBlock over a damaged account: %v, want ErrCorrupt", err)
-	}
-	if !errors.Is(c.Fault(), chain.ErrCorrupt) {
-		t.Fatalf("Fault() = %v, want ErrCorrupt", c.Fault())
-	}
-	if h := c.Tip().Height; h != 0 {
-		t.Fatalf("tip moved to %d", h)
 	}
 }

@@ -32,78 +32,18 @@ func (v *stateView) get(a types.Address) (Account, error) {
 	if acc, ok := v.accts[a]; ok {
 		return acc, nil
 	}
-	acc, err := v.read(a)
+	b, err := getOptional(v.db, accountKey(a))
 	if err != nil {
 		return Account{}, err
+	}
+	var acc Account
+	if b != nil {
+		if acc, err = decodeAccount(b); err != nil {
+			return Account{}, v.db.failed(err)
+		}
 	}
 	v.accts[a] = acc
 	return acc, nil
-}
-
-// read reads account a from the database (the zero Account if absent).
-// Safe for concurrent use.
-func (v *stateView) read(a types.Address) (Account, error) {
-	b, err := getOptional(v.db, accountKey(a))
-	if err != nil || b == nil {
-		return Account{}, err
-	}
-	acc, err := decodeAccount(b)
-	if err != nil {
-		return Account{}, v.db.failed(err)
-	}
-	return acc, nil
-}
-
-// prefetch reads the accounts of a block's txs (senders, recipients) that
-// the view does not hold yet into it, on every core. A block's accounts
-// are read before any is needed, so reading them need not wait for
-// applying them in order: in a large state most reads miss every cache
-// (an absent or long-untouched account), and each one costs a search of
-// several tables.
-func (v *stateView) prefetch(blk *types.Block, senders []types.Address) error {
-	if len(blk.Txs) <= minParallel {
-		return nil // the apply's own reads cost less than the handover
-	}
-	missing := make([]types.Address, 0, 2*len(blk.Txs))
-	seen := make(map[types.Address]struct{}, 2*len(blk.Txs))
-	add := func(a types.Address) {
-		if _, ok := v.accts[a]; ok {
-			return
-		}
-		if _, ok := seen[a]; ok {
-			return
-		}
-		seen[a] = struct{}{}
-		missing = append(missing, a)
-	}
-	for i, tx := range blk.Txs {
-		add(senders[i])
-		add(tx.To)
-	}
-	accts := make([]Account, len(missing))
-	var mu sync.Mutex
-	var first error
-	forEachChunk(len(missing), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			acc, err := v.read(missing[i])
-			if err != nil {
-				mu.Lock()
-				if first == nil {
-					first = err
-				}
-				mu.Unlock()
-				return
-			}
-			accts[i] = acc
-		}
-	})
-	if first != nil {
-		return first
-	}
-	for i, a := range missing {
-		v.accts[a] = accts[i]
-	}
-	return nil
 }
 
 // blockDelta collects one block's changes before they reach the view, so a
@@ -164,9 +104,6 @@ func (v *stateView) apply(p *consensus.Params, blk *types.Block) (*blockDelta, e
 		}
 	})
 	d.senders = senders
-	if err := v.prefetch(blk, senders); err != nil {
-		return nil, err
-	}
 	var fees uint64
 	for i, tx := range blk.Txs {
 		if err := d.applyTx(i, tx, senders[i]); err != nil {
