@@ -145,15 +145,8 @@ func TestHistory(t *testing.T) {
 // TestHistoryUpgrade: a database of schema version 1, without the index,
 // gets it built at Open.
 func TestHistoryUpgrade(t *testing.T) {
-	g := chaintest.New(t)
-	blocks := g.Payments("a", "genesis", 50, 3)
-	dir := filepath.Join(t.TempDir(), "chain")
-	g.Store(dir, blocks)
+	g, dir, db := upgradeScene(t)
 	// Make it a version 1 database: no 'x' records, schema 1.
-	db, err := leveldb.OpenFile(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	batch := new(leveldb.Batch)
 	it := db.NewIterator(util.BytesPrefix([]byte{'x'}), nil)
 	for it.Next() {
@@ -169,6 +162,22 @@ func TestHistoryUpgrade(t *testing.T) {
 	}
 	db.Close()
 	checkUpgrade(t, g, dir, 1)
+}
+
+// upgradeScene stores a chain of 50 blocks of payments (a1 … a50) in a
+// directory and opens its LevelDB directly, for a test to make it a
+// database of an earlier schema version.
+func upgradeScene(t *testing.T) (*chaintest.Builder, string, *leveldb.DB) {
+	t.Helper()
+	g := chaintest.New(t)
+	blocks := g.Payments("a", "genesis", 50, 3)
+	dir := filepath.Join(t.TempDir(), "chain")
+	g.Store(dir, blocks)
+	db, err := leveldb.OpenFile(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g, dir, db
 }
 
 // checkUpgrade checks the database in dir, of schema version, made from
@@ -199,15 +208,8 @@ func checkUpgrade(t *testing.T, g *chaintest.Builder, dir string, version int) *
 // rewritten as records of their kind alone at Open, with the same
 // history read from them.
 func TestHistoryUpgradeFromFull(t *testing.T) {
-	g := chaintest.New(t)
-	blocks := g.Payments("a", "genesis", 50, 3)
-	dir := filepath.Join(t.TempDir(), "chain")
-	g.Store(dir, blocks)
+	g, dir, db := upgradeScene(t)
 	// Make it a version 2 database: every record as it was then.
-	db, err := leveldb.OpenFile(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	batch := new(leveldb.Batch)
 	for addr, entries := range historyModel(g, "a50") {
 		for _, e := range entries {
@@ -230,7 +232,7 @@ func TestHistoryUpgradeFromFull(t *testing.T) {
 	}
 	db.Close()
 	r := checkUpgrade(t, g, dir, 2)
-	db, err = leveldb.OpenFile(dir, nil)
+	db, err := leveldb.OpenFile(dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -196,12 +196,7 @@ func ruleCases() []ruleCase {
 			// commit waits for them.
 			name: "bad signature among 300 txs", want: consensus.ErrBadSignature, remembered: true,
 			gen: func(t *testing.T, b *chaintest.Builder, g *chaintest.BlockGen) {
-				for i := range 300 {
-					tx := g.Pay([]string{"alice", "carol"}[i%2], bob, 1, 1)
-					if i == 217 {
-						tx.Sig[3] ^= 0x20
-					}
-				}
+				pay300(g, bob, -1, 217)
 			},
 		},
 		{
@@ -210,28 +205,13 @@ func ruleCases() []ruleCase {
 			// reason given, as when signatures were checked first.
 			name: "bad signature after an overspend", want: consensus.ErrBadSignature, remembered: true,
 			gen: func(t *testing.T, b *chaintest.Builder, g *chaintest.BlockGen) {
-				for i := range 300 {
-					amount := uint64(1)
-					if i == 40 {
-						amount = chaintest.GenesisFunds
-					}
-					tx := g.Pay([]string{"alice", "carol"}[i%2], bob, amount, 1)
-					if i == 250 {
-						tx.Sig[60] ^= 0x01
-					}
-				}
+				pay300(g, bob, 40, 250)
 			},
 		},
 		{
 			name: "overspend among 300 txs", want: consensus.ErrInsufficientBalance, remembered: true,
 			gen: func(t *testing.T, b *chaintest.Builder, g *chaintest.BlockGen) {
-				for i := range 300 {
-					amount := uint64(1)
-					if i == 299 {
-						amount = chaintest.GenesisFunds
-					}
-					g.Pay([]string{"alice", "carol"}[i%2], bob, amount, 1)
-				}
+				pay300(g, bob, 299, -1)
 			},
 		},
 		{
@@ -582,4 +562,21 @@ func TestRulesSigCacheSkipsVerification(t *testing.T) {
 		}
 		b.CheckTip(c, "forged")
 	})
+}
+
+// pay300 adds 300 payments of 1 to to, from alice and carol in turn: the
+// one at index overspend (if not -1) pays all of the genesis funds
+// instead, and the one at index badSig (if not -1) has a signature with a
+// bit flipped.
+func pay300(g *chaintest.BlockGen, to types.Address, overspend, badSig int) {
+	for i := range 300 {
+		amount := uint64(1)
+		if i == overspend {
+			amount = chaintest.GenesisFunds
+		}
+		tx := g.Pay([]string{"alice", "carol"}[i%2], to, amount, 1)
+		if i == badSig {
+			tx.Sig[3] ^= 0x20
+		}
+	}
 }
