@@ -260,14 +260,12 @@ func (c *Chain) attachBlocks(view *stateView, sw *branchSwitch, marks *leveldb.B
 			return nil, err
 		}
 		undo, senders, err := view.connect(c.params, blk)
-		if p := sw.pending; p != nil && p.node == n {
-			if err != nil {
-				// Its signatures are being verified while it is applied
-				// (commitSwitch waits for them); a bad one is its first
-				// fault, whatever the apply found.
-				if serr := p.sigs.wait(); serr != nil {
-					err = serr
-				}
+		if p := sw.pending; err != nil && p != nil && p.node == n {
+			// Its signatures are being verified while it is applied
+			// (commitSwitch waits for them); a bad one is its first fault,
+			// whatever the apply found.
+			if serr := p.sigs.wait(); serr != nil {
+				err = serr
 			}
 		}
 		if err != nil {
@@ -452,6 +450,12 @@ func (c *Chain) readBlock(h types.Hash) (*types.Block, error) {
 	if err != nil {
 		return nil, err
 	}
+	return c.decodeStoredBlock(h, b)
+}
+
+// decodeStoredBlock decodes b, the stored record of block h: ErrCorrupt,
+// and the store's fault, if it does not decode.
+func (c *Chain) decodeStoredBlock(h types.Hash, b []byte) (*types.Block, error) {
 	blk, err := types.DecodeBlock(b, types.MaxBlockSizeLimit)
 	if err != nil {
 		return nil, c.db.failed(fmt.Errorf("%w: block %s: %w", ErrCorrupt, h, err))

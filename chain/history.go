@@ -272,9 +272,9 @@ func (c *Chain) mainBlockAt(snap *leveldb.Snapshot, h uint64) (*types.Block, err
 	if err != nil {
 		return nil, c.db.failed(fmt.Errorf("%w: block %x at height %d: %v", ErrCorrupt, hash, h, err))
 	}
-	blk, err := types.DecodeBlock(data, types.MaxBlockSizeLimit)
+	blk, err := c.decodeStoredBlock(types.Hash(hash), data)
 	if err != nil {
-		return nil, c.db.failed(fmt.Errorf("%w: block %x at height %d: %w", ErrCorrupt, hash, h, err))
+		return nil, fmt.Errorf("main-chain block at height %d: %w", h, err)
 	}
 	return blk, nil
 }
