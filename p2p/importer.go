@@ -96,12 +96,7 @@ func (f *fetcher) importer(ctx context.Context) {
 		defer close(work)
 	}
 	// queue holds the blocks taken from importCh and not imported yet, in
-	// order; done is closed when a block handed to the verifiers is
-	// through them (nil: not handed).
-	type queued struct {
-		it   *fetchItem
-		done chan struct{}
-	}
+	// order.
 	var queue []queued
 	closed := false
 	// failed: the last import failed. The blocks behind a refused one are
@@ -130,27 +125,25 @@ func (f *fetcher) importer(ctx context.Context) {
 		}
 		// Fill the lookahead with what is waiting, the block just taken
 		// out of it no longer counted.
+	fill:
 		for !closed && len(queue) < preverifyLookahead {
-			var n *fetchItem
+			var e queued
 			select {
 			case it, ok := <-f.importCh:
 				if !ok {
 					closed = true
 					continue
 				}
-				n = it
+				e.it = it
 			default:
+				break fill
 			}
-			if n == nil {
-				break
-			}
-			e := queued{it: n}
-			if work != nil && !failed && ctx.Err() == nil && len(n.block.Txs) >= f.s.preverifyMinTxs {
+			if work != nil && !failed && ctx.Err() == nil && len(e.it.block.Txs) >= f.s.preverifyMinTxs {
 				// (A smaller block is not worth the handover: its import
 				// verifies it.)
 				e.done = make(chan struct{})
 				f.s.notePreverifying(f.preverifying.Add(1))
-				work <- preverifyJob{block: n.block, done: e.done}
+				work <- preverifyJob{block: e.it.block, done: e.done}
 			}
 			queue = append(queue, e)
 		}
@@ -166,8 +159,16 @@ func (f *fetcher) importer(ctx context.Context) {
 	}
 }
 
-// preverifyJob is a block handed to the importer's verifiers; done is
-// closed when they are through with it.
+// queued is a block the importer has taken and not imported yet; done
+// is closed when the verifiers, if it was handed to them, are through
+// with it (nil: not handed).
+type queued struct {
+	it   *fetchItem
+	done chan struct{}
+}
+
+// preverifyJob is a block handed to the importer's verifiers, and the
+// done of its queued entry.
 type preverifyJob struct {
 	block *types.Block
 	done  chan struct{}
