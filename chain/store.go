@@ -20,7 +20,9 @@ import (
 	"github.com/syndtr/goleveldb/leveldb"
 	lerrors "github.com/syndtr/goleveldb/leveldb/errors"
 	"github.com/syndtr/goleveldb/leveldb/filter"
+	"github.com/syndtr/goleveldb/leveldb/iterator"
 	"github.com/syndtr/goleveldb/leveldb/opt"
+	"github.com/syndtr/goleveldb/leveldb/util"
 )
 
 // SchemaVersion is the version of the LevelDB layout below. A datadir with
@@ -138,12 +140,23 @@ func IsStoreFailure(err error) bool {
 // LevelDB verifies the checksum of every table block it reads, for reads
 // and compactions alike (goleveldb's default strict level, set explicitly
 // in dbOptions), so a flipped bit is met as ErrCorrupt, never as data.
+//
+// A block that extends the tip is written behind (writeBehind): its
+// batch goes to LevelDB on a goroutine of its own while the caller goes
+// on, and every read and write of the store waits for it first (settle),
+// so no reader sees the database without it.
 type store struct {
 	*leveldb.DB
 	fault   atomic.Pointer[error]
 	once    sync.Once
 	onFault func(error)
+	// behind is the write under way, if any.
+	behind atomic.Pointer[behindWrite]
 }
+
+// behindWrite is a batch being written behind: done is closed when the
+// write returned.
+type behindWrite struct{ done chan struct{} }
 
 // sstableNum matches a table in the leveldb.sstables property: "5:2520550[".
 var sstableNum = regexp.MustCompile(`(?m)^(\d+):\d+\[`)
@@ -295,9 +308,33 @@ func dbOptions(cacheMB int) *opt.Options {
 	return o
 }
 
-// Get is leveldb.DB.Get with failures other than ErrNotFound classified
-// and recorded.
+// writeBehind writes b on a goroutine of its own, after the write before
+// it, and returns at once. A failure is recorded as the store's fault
+// whatever it is: the caller has gone on as if the batch were written.
+func (s *store) writeBehind(b *leveldb.Batch, wo *opt.WriteOptions) {
+	s.settle()
+	w := &behindWrite{done: make(chan struct{})}
+	s.behind.Store(w)
+	go func() {
+		defer close(w.done)
+		if err := s.write(b, wo); err != nil && !IsStoreFailure(err) {
+			s.failed(fmt.Errorf("%w: write behind: %w", ErrStoreFailed, err))
+		}
+	}()
+}
+
+// settle waits for the write under way, if there is one.
+func (s *store) settle() {
+	if w := s.behind.Load(); w != nil {
+		<-w.done
+		s.behind.CompareAndSwap(w, nil)
+	}
+}
+
+// Get is leveldb.DB.Get, after the write under way, with failures other
+// than ErrNotFound classified and recorded.
 func (s *store) Get(key []byte, ro *opt.ReadOptions) ([]byte, error) {
+	s.settle()
 	v, err := s.DB.Get(key, ro)
 	if err != nil && !errors.Is(err, leveldb.ErrNotFound) {
 		return nil, s.failed(err)
@@ -305,9 +342,15 @@ func (s *store) Get(key []byte, ro *opt.ReadOptions) ([]byte, error) {
 	return v, err
 }
 
-// Write is leveldb.DB.Write, refused after a fault, with a failure
-// classified and recorded.
+// Write is leveldb.DB.Write after the write under way, refused after a
+// fault, with a failure classified and recorded.
 func (s *store) Write(b *leveldb.Batch, wo *opt.WriteOptions) error {
+	s.settle()
+	return s.write(b, wo)
+}
+
+// write is Write without waiting for the write under way.
+func (s *store) write(b *leveldb.Batch, wo *opt.WriteOptions) error {
 	if f := s.fault.Load(); f != nil {
 		return *f
 	}
@@ -331,6 +374,30 @@ func (s *store) failed(err error) error {
 		}
 	})
 	return err
+}
+
+// NewIterator is leveldb.DB.NewIterator after the write under way.
+func (s *store) NewIterator(r *util.Range, ro *opt.ReadOptions) iterator.Iterator {
+	s.settle()
+	return s.DB.NewIterator(r, ro)
+}
+
+// GetSnapshot is leveldb.DB.GetSnapshot after the write under way.
+func (s *store) GetSnapshot() (*leveldb.Snapshot, error) {
+	s.settle()
+	return s.DB.GetSnapshot()
+}
+
+// CompactRange is leveldb.DB.CompactRange after the write under way.
+func (s *store) CompactRange(r util.Range) error {
+	s.settle()
+	return s.DB.CompactRange(r)
+}
+
+// Close closes the database after the write under way.
+func (s *store) Close() error {
+	s.settle()
+	return s.DB.Close()
 }
 
 // faultErr returns the recorded fault, or nil.
