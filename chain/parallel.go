@@ -81,14 +81,19 @@ type sigCheck struct {
 	mu    sync.Mutex
 	err   error // of the lowest-index bad tx found
 	errAt int
+	// run verifies units until none is left (or one failed); wait runs
+	// it too, so the goroutine that waits helps rather than idles. nil
+	// when the check was done at once.
+	run func()
 }
 
 // startSigCheck starts the batch verification of the signatures of blk
 // (tx ids ids) that c's signature cache does not hold: in units of a few
-// hundred txs, taken in order by one goroutine per core, so that a bad
-// signature stops the work at once yet the error is still that of the
-// lowest-index bad tx. A block too small to be worth splitting is
-// verified on the calling goroutine at once.
+// hundred txs, taken in order by one goroutine per core and by the
+// goroutine that waits for them (wait), so that a bad signature stops the
+// work at once yet the error is still that of the lowest-index bad tx. A
+// block too small to be worth splitting is verified on the calling
+// goroutine at once.
 func (c *Chain) startSigCheck(blk *types.Block, ids []types.Hash) *sigCheck {
 	var known func(types.Hash) bool
 	if c.cfg.Sigs != nil {
@@ -101,28 +106,33 @@ func (c *Chain) startSigCheck(blk *types.Block, ids []types.Hash) *sigCheck {
 		return s
 	}
 	workers := runtime.GOMAXPROCS(0)
-	unit := max(minParallel, (n+workers-1)/workers)
+	// A unit per core and one for the goroutine that waits: units as
+	// large as can be (a batch of 250 costs 1.2 times as much per
+	// signature as one of 1,000, one of 334 1.08 times), yet the cores
+	// finish close together, the apply having taken a share of one.
+	unit := max(minParallel, (n+workers)/(workers+1))
 	var next atomic.Int64
-	for w := 0; w < workers && w*unit < n; w++ {
-		s.wg.Go(func() {
-			for !s.stop.Load() {
-				lo := int(next.Add(int64(unit))) - unit
-				if lo >= n {
-					return
-				}
-				err := consensus.VerifyTxSignatures(blk.Txs, ids, lo, min(lo+unit, n), c.genesis, known)
-				if err != nil {
-					// Units below lo were taken before it and finish;
-					// those above it are not worth verifying.
-					s.stop.Store(true)
-					s.mu.Lock()
-					if lo < s.errAt {
-						s.err, s.errAt = err, lo
-					}
-					s.mu.Unlock()
-				}
+	s.run = func() {
+		for !s.stop.Load() {
+			lo := int(next.Add(int64(unit))) - unit
+			if lo >= n {
+				return
 			}
-		})
+			err := consensus.VerifyTxSignatures(blk.Txs, ids, lo, min(lo+unit, n), c.genesis, known)
+			if err != nil {
+				// Units below lo were taken before it and finish;
+				// those above it are not worth verifying.
+				s.stop.Store(true)
+				s.mu.Lock()
+				if lo < s.errAt {
+					s.err, s.errAt = err, lo
+				}
+				s.mu.Unlock()
+			}
+		}
+	}
+	for w := 0; w < workers && w*unit < n; w++ {
+		s.wg.Go(s.run)
 	}
 	return s
 }
@@ -134,7 +144,12 @@ func (s *sigCheck) wait() error {
 	if s == nil {
 		return nil
 	}
+	if s.run != nil {
+		s.run()
+	}
 	s.wg.Wait()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	return s.err
 }
 
