@@ -23,12 +23,15 @@ import (
 
 // Sizes and timings of the body phase.
 const (
-	batchBytes     = 2 << 20  // aim of one blocks answer
-	windowBytes    = 64 << 20 // aim of the blocks tracked at once
-	minWindow      = 64
-	maxWindow      = 4096
-	initialAvgSize = 64 << 10 // assumed block size before any arrived
-	importQueue    = 1024     // blocks handed to the importer ahead
+	batchBytes  = 2 << 20  // aim of one blocks answer
+	windowBytes = 16 << 20 // aim of the blocks tracked at once
+	minWindow   = 64
+	maxWindow   = 4096
+	// initialAvgSize is the block size assumed before any arrived: on the
+	// large side, so that the first window, requested before the first
+	// answer, does not hold more than windowBytes of full blocks.
+	initialAvgSize = 256 << 10
+	importQueue    = 1024 // blocks handed to the importer ahead
 	housekeeping   = 250 * time.Millisecond
 )
 
@@ -90,6 +93,7 @@ type fetcher struct {
 
 	inflight, importing int
 	imported            uint64
+	sinceRefill         int // blocks imported since the last refill
 	headersDone         bool
 	// quiet: a refill after everything settled found nothing new.
 	quiet   bool
@@ -294,7 +298,7 @@ func (f *fetcher) refreshPeers() {
 // tracked ones no longer missing (imported, or off the best header chain)
 // are forgotten.
 func (f *fetcher) refill() {
-	f.dirty = false
+	f.dirty, f.sinceRefill = false, 0
 	missing := f.chain.MissingBlocks(f.window())
 	heightOf := f.heights(missing)
 	f.gen++

@@ -227,7 +227,11 @@ func (f *fetcher) handleImport(r importResult) error {
 		if f.items[it.hash] == it {
 			delete(f.items, it.hash)
 		}
-		if f.imported%uint64(f.window()/4+1) == 0 {
+		// A quarter of the blocks tracked imported: look further.
+		// Counted from the last refill, not as a multiple of the
+		// window, which changes as blocks arrive (the first window,
+		// of blocks assumed large, is small).
+		if f.sinceRefill++; f.sinceRefill > min(f.window(), len(f.order))/4 {
 			f.dirty = true
 		}
 		return nil
