@@ -221,8 +221,12 @@ func configFrom(c *cli.Context, stderr io.Writer) (node.Config, error) {
 	return cfg, nil // node.New validates the rest before opening anything
 }
 
-// gcPercent is the daemon's GOGC.
-const gcPercent = 25
+// gcPercent is the daemon's GOGC. Measured in make bench's full-block
+// sync: at 25 the collector took about 7% of the syncing process's CPU
+// (34,500-35,000 tx/s, peak RSS 149 MB); at 50, 37,300 tx/s and 171-174
+// MB; at 60, no faster and 180-190 MB. A synced idle node holds 56 MB
+// at 50 against 55 at 25.
+const gcPercent = 50
 
 // shutdownLimit bounds a clean stop; past it the process exits anyway
 // (the chain's batches are atomic, so that loses nothing stored).
