@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/cairn-ledger/cairn/chain/types"
@@ -123,11 +124,15 @@ type Chain struct {
 	invalidNodes []*blockNode
 	invalidEpoch uint32
 	tip          *blockNode
-	bestHeader   *blockNode   // most work among headers not known invalid
-	main         []*blockNode // main chain by height
-	lt           consensus.LtHash
-	seq          uint64
-	orphans      *orphanPool
+	// tipSnap is what Tip returns, set with tip (publishTip): read
+	// without the lock, so that frequent readers (RPC's chain_getHead,
+	// status polls) never hold up an import waiting for the lock.
+	tipSnap    atomic.Pointer[Tip]
+	bestHeader *blockNode   // most work among headers not known invalid
+	main       []*blockNode // main chain by height
+	lt         consensus.LtHash
+	seq        uint64
+	orphans    *orphanPool
 	// rejected remembers blocks refused for a permanent rule violation, with
 	// the reason: those never stored, so they are refused again without
 	// work, and those a reorganisation found invalid.
@@ -423,6 +428,7 @@ func (c *Chain) loadIndex() error {
 	if root := c.lt.Sum(); root != c.tip.header.StateRoot {
 		return fmt.Errorf("%w: stored state commits to %s, tip %s has stateRoot %s", ErrCorrupt, root, c.tip.hash, c.tip.header.StateRoot)
 	}
+	c.publishTip()
 	c.main = make([]*blockNode, c.tip.height()+1)
 	for n := c.tip; n != nil; n = n.parent {
 		c.main[n.height()] = n

@@ -428,6 +428,7 @@ func (c *Chain) reportSwitch(sw *branchSwitch, res *Result, detached []*types.Bl
 // that can no longer win. Callers hold c.mu.
 func (c *Chain) setTip(n *blockNode) {
 	c.tip = n
+	c.publishTip()
 	fork := n
 	for fork.height() >= uint64(len(c.main)) || c.main[fork.height()] != fork {
 		fork = fork.parent

@@ -29,11 +29,17 @@ func (c *Chain) Params() *consensus.Params { return c.params }
 // GenesisHash returns the hash of the genesis block.
 func (c *Chain) GenesisHash() types.Hash { return c.genesis }
 
-// Tip returns the head of the main chain. Safe for concurrent use.
+// Tip returns the head of the main chain. Safe for concurrent use; it
+// takes no lock.
 func (c *Chain) Tip() Tip {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return Tip{Hash: c.tip.hash, Height: c.tip.height(), Work: new(big.Int).Set(c.tip.work), Header: c.tip.header}
+	t := *c.tipSnap.Load()
+	t.Work = new(big.Int).Set(t.Work)
+	return t
+}
+
+// publishTip makes c.tip what Tip returns. Callers hold c.mu.
+func (c *Chain) publishTip() {
+	c.tipSnap.Store(&Tip{Hash: c.tip.hash, Height: c.tip.height(), Work: new(big.Int).Set(c.tip.work), Header: c.tip.header})
 }
 
 // HeaderInfo is what the index knows of one header.
