@@ -154,9 +154,17 @@ type store struct {
 	behind atomic.Pointer[behindWrite]
 }
 
-// behindWrite is a batch being written behind: done is closed when the
-// write returned.
-type behindWrite struct{ done chan struct{} }
+// behindWrite is a batch to be written behind. Whoever claims it first
+// writes it: its goroutine, or the first reader or writer that needs it
+// (settle) if the goroutine has not started yet — on busy cores a
+// goroutine can wait for a core for longer than its write takes. done is
+// closed when the write returned.
+type behindWrite struct {
+	batch   *leveldb.Batch
+	wo      *opt.WriteOptions
+	claimed atomic.Bool
+	done    chan struct{}
+}
 
 // sstableNum matches a table in the leveldb.sstables property: "5:2520550[".
 var sstableNum = regexp.MustCompile(`(?m)^(\d+):\d+\[`)
@@ -313,19 +321,27 @@ func dbOptions(cacheMB int) *opt.Options {
 // whatever it is: the caller has gone on as if the batch were written.
 func (s *store) writeBehind(b *leveldb.Batch, wo *opt.WriteOptions) {
 	s.settle()
-	w := &behindWrite{done: make(chan struct{})}
+	w := &behindWrite{batch: b, wo: wo, done: make(chan struct{})}
 	s.behind.Store(w)
-	go func() {
-		defer close(w.done)
-		if err := s.write(b, wo); err != nil && !IsStoreFailure(err) {
-			s.failed(fmt.Errorf("%w: write behind: %w", ErrStoreFailed, err))
-		}
-	}()
+	go s.runBehind(w)
 }
 
-// settle waits for the write under way, if there is one.
+// runBehind writes w if nobody claimed it yet.
+func (s *store) runBehind(w *behindWrite) {
+	if !w.claimed.CompareAndSwap(false, true) {
+		return
+	}
+	defer close(w.done)
+	if err := s.write(w.batch, w.wo); err != nil && !IsStoreFailure(err) {
+		s.failed(fmt.Errorf("%w: write behind: %w", ErrStoreFailed, err))
+	}
+}
+
+// settle waits for the write under way, if there is one, or writes it
+// itself if it has not started.
 func (s *store) settle() {
 	if w := s.behind.Load(); w != nil {
+		s.runBehind(w)
 		<-w.done
 		s.behind.CompareAndSwap(w, nil)
 	}
