@@ -29,3 +29,10 @@ func DBOptions() *opt.Options {
 	o.ErrorIfMissing = false
 	return o
 }
+
+// HoldLock takes the chain's lock, for a test of what does without it,
+// and returns the func that releases it.
+func (c *Chain) HoldLock() (release func()) {
+	c.mu.Lock()
+	return c.mu.Unlock
+}

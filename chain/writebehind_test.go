@@ -1,10 +1,12 @@
 package chain
 
 import (
+	"crypto/ed25519"
 	"encoding/binary"
 	"errors"
 	"testing"
 
+	"github.com/cairn-ledger/cairn/chain/types"
 	"github.com/syndtr/goleveldb/leveldb"
 	"github.com/syndtr/goleveldb/leveldb/storage"
 	"github.com/syndtr/goleveldb/leveldb/util"
@@ -89,5 +91,65 @@ func TestWriteBehindFailureIsFault(t *testing.T) {
 	}
 	if err := s.Write(b, nil); !errors.Is(err, ErrStoreFailed) {
 		t.Fatalf("write after the fault: %v", err)
+	}
+}
+
+// A write behind whose goroutine has not started is done by the first
+// read that needs it, which does not wait for that goroutine.
+func TestWriteBehindClaimedByReader(t *testing.T) {
+	s := memStore(t)
+	defer s.Close()
+	b := new(leveldb.Batch)
+	b.Put([]byte("k"), []byte("v"))
+	w := &behindWrite{batch: b, done: make(chan struct{})}
+	s.behind.Store(w) // no goroutine: only a reader can write it
+	if v, err := s.Get([]byte("k"), nil); err != nil || string(v) != "v" {
+		t.Fatalf("Get: %q %v", v, err)
+	}
+	select {
+	case <-w.done:
+	default:
+		t.Fatal("the write behind is not done after the read that claimed it")
+	}
+	s.runBehind(w) // its goroutine, late: writes nothing again
+	if s.behind.Load() != nil {
+		t.Fatal("a settled write behind is still pending")
+	}
+}
+
+// A block whose signatures the cache holds, every one, starts no
+// goroutine; one it lacks a signature of does, and the unknown one is
+// checked.
+func TestSigCheckAllKnown(t *testing.T) {
+	blk := &types.Block{}
+	var ids []types.Hash
+	cache := NewSigCache(1000)
+	for i := range 3 * minParallel {
+		tx := &types.Tx{Version: types.TxVersion, Nonce: uint64(i)}
+		blk.Txs = append(blk.Txs, tx)
+		ids = append(ids, tx.ID())
+		cache.Add(tx.ID())
+	}
+	c := &Chain{cfg: Config{Sigs: cache}}
+	s := c.startSigCheck(blk, ids)
+	if s.run != nil {
+		t.Fatal("verifier goroutines started for signatures all verified before")
+	}
+	if err := s.wait(); err != nil {
+		t.Fatal(err)
+	}
+	pub, _, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := &types.Tx{Version: types.TxVersion, Nonce: 1 << 40, Sig: types.Signature{1}} // a signature it never made
+	copy(bad.From[:], pub)
+	blk.Txs[len(ids)-1], ids[len(ids)-1] = bad, bad.ID()
+	s = c.startSigCheck(blk, ids)
+	if s.run == nil {
+		t.Fatal("no verifier for a signature the cache lacks")
+	}
+	if err := s.wait(); err == nil {
+		t.Fatal("a bad signature passed")
 	}
 }
