@@ -2,7 +2,6 @@ package chain
 
 import (
 	"runtime"
-	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -102,11 +101,25 @@ func (c *Chain) startSigCheck(blk *types.Block, ids []types.Hash) *sigCheck {
 	}
 	n := len(ids)
 	s := &sigCheck{errAt: n}
-	if known != nil && !slices.ContainsFunc(ids, func(id types.Hash) bool { return !known(id) }) {
-		// Every signature verified before (sync's verifiers, the
-		// txpool): no goroutine to start, none for the commit to wait
-		// for while the cores are busy elsewhere.
-		return s
+	if known != nil {
+		// The cache is asked once per tx, here. Every signature verified
+		// before (sync's verifiers, the txpool): no goroutine to start,
+		// none for the commit to wait for while the cores are busy
+		// elsewhere.
+		seen := make(map[types.Hash]struct{})
+		for _, id := range ids {
+			if known(id) {
+				seen[id] = struct{}{}
+			}
+		}
+		switch len(seen) {
+		case n:
+			return s
+		case 0:
+			known = nil
+		default:
+			known = func(id types.Hash) bool { _, ok := seen[id]; return ok }
+		}
 	}
 	if n <= minParallel {
 		s.err = consensus.VerifyTxSignatures(blk.Txs, ids, 0, n, c.genesis, known)
