@@ -350,14 +350,14 @@ func (c *Chain) commitSwitch(sw *branchSwitch, view *stateView, detached []*type
 		// decode, checks and signatures need no database, so its write
 		// does not hold the cores up, and every read waits for it.
 		c.db.writeBehind(batch, c.wopts)
-		c.addNode(p.node)
 	} else if err := c.db.Write(batch, c.wopts); err != nil {
 		if p != nil {
 			unmarkPending(p)
 			return fmt.Errorf("write block %s: %w", p.node.hash, err)
 		}
 		return fmt.Errorf("write reorganisation to %s: %w", newTip.hash, err)
-	} else if p != nil {
+	}
+	if p != nil {
 		c.addNode(p.node)
 	}
 	c.lt = view.lt
