@@ -106,18 +106,26 @@ func (c *Chain) startSigCheck(blk *types.Block, ids []types.Hash) *sigCheck {
 		// before (sync's verifiers, the txpool): no goroutine to start,
 		// none for the commit to wait for while the cores are busy
 		// elsewhere.
-		seen := make(map[types.Hash]struct{})
-		for _, id := range ids {
-			if known(id) {
-				seen[id] = struct{}{}
+		// Only a block of both kinds keeps the answers, in a set.
+		isKnown := make([]bool, n)
+		count := 0
+		for i, id := range ids {
+			if isKnown[i] = known(id); isKnown[i] {
+				count++
 			}
 		}
-		switch len(seen) {
+		switch count {
 		case n:
 			return s
 		case 0:
 			known = nil
 		default:
+			seen := make(map[types.Hash]struct{}, count)
+			for i, id := range ids {
+				if isKnown[i] {
+					seen[id] = struct{}{}
+				}
+			}
 			known = func(id types.Hash) bool { _, ok := seen[id]; return ok }
 		}
 	}
