@@ -349,7 +349,7 @@ func (c *Chain) commitSwitch(sw *branchSwitch, view *stateView, detached []*type
 		// A block extending the tip is written behind: the next block's
 		// decode, checks and signatures need no database, so its write
 		// does not hold the cores up, and every read waits for it.
-		c.db.writeBehind(batch, c.wopts)
+		c.db.writeBehind(batch, c.wopts, view.accts)
 	} else if err := c.db.Write(batch, c.wopts); err != nil {
 		if p != nil {
 			unmarkPending(p)

@@ -32,15 +32,9 @@ func (v *stateView) get(a types.Address) (Account, error) {
 	if acc, ok := v.accts[a]; ok {
 		return acc, nil
 	}
-	b, err := getOptional(v.db, accountKey(a))
+	acc, err := v.db.account(a)
 	if err != nil {
 		return Account{}, err
-	}
-	var acc Account
-	if b != nil {
-		if acc, err = decodeAccount(b); err != nil {
-			return Account{}, v.db.failed(err)
-		}
 	}
 	v.accts[a] = acc
 	return acc, nil

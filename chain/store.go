@@ -144,7 +144,9 @@ func IsStoreFailure(err error) bool {
 // A block that extends the tip is written behind (writeBehind): its
 // batch goes to LevelDB on a goroutine of its own while the caller goes
 // on, and every read and write of the store waits for it first (settle),
-// so no reader sees the database without it.
+// so no reader sees the database without it — except the chain's reads of
+// accounts (account), which take an account the batch writes from the
+// batch's own values and need not wait.
 type store struct {
 	*leveldb.DB
 	fault   atomic.Pointer[error]
@@ -164,6 +166,9 @@ type behindWrite struct {
 	wo      *opt.WriteOptions
 	claimed atomic.Bool
 	done    chan struct{}
+	// accts holds the value after the batch of every account it writes
+	// (and of others read for it): see account.
+	accts map[types.Address]Account
 }
 
 // sstableNum matches a table in the leveldb.sstables property: "5:2520550[".
@@ -319,9 +324,9 @@ func dbOptions(cacheMB int) *opt.Options {
 // writeBehind writes b on a goroutine of its own, after the write before
 // it, and returns at once. A failure is recorded as the store's fault
 // whatever it is: the caller has gone on as if the batch were written.
-func (s *store) writeBehind(b *leveldb.Batch, wo *opt.WriteOptions) {
+func (s *store) writeBehind(b *leveldb.Batch, wo *opt.WriteOptions, accts map[types.Address]Account) {
 	s.settle()
-	w := &behindWrite{batch: b, wo: wo, done: make(chan struct{})}
+	w := &behindWrite{batch: b, wo: wo, done: make(chan struct{}), accts: accts}
 	s.behind.Store(w)
 	go s.runBehind(w)
 }
@@ -345,6 +350,44 @@ func (s *store) settle() {
 		<-w.done
 		s.behind.CompareAndSwap(w, nil)
 	}
+}
+
+// account reads the account a: the zero Account if there is none. It does
+// not wait for the write under way: an account that write changes is
+// taken from its accts, which hold every one it writes, and any other
+// reads the same from LevelDB before the write as after it. So the next
+// block's reads need not wait for its parent's batch to be written.
+// Callers hold the chain's lock (as its writes do), so the write under
+// way is not replaced meanwhile.
+func (s *store) account(a types.Address) (Account, error) {
+	get := s.Get
+	if w := s.behind.Load(); w != nil && w.accts != nil {
+		if acc, ok := w.accts[a]; ok {
+			return acc, nil
+		}
+		get = s.getNow
+	}
+	b, err := get(accountKey(a), nil)
+	if errors.Is(err, leveldb.ErrNotFound) {
+		return Account{}, nil
+	}
+	if err != nil {
+		return Account{}, err
+	}
+	acc, err := decodeAccount(b)
+	if err != nil {
+		return Account{}, s.failed(err)
+	}
+	return acc, nil
+}
+
+// getNow is Get without waiting for the write under way.
+func (s *store) getNow(key []byte, ro *opt.ReadOptions) ([]byte, error) {
+	v, err := s.DB.Get(key, ro)
+	if err != nil && !errors.Is(err, leveldb.ErrNotFound) {
+		return nil, s.failed(err)
+	}
+	return v, err
 }
 
 // Get is leveldb.DB.Get, after the write under way, with failures other

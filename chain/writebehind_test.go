@@ -34,7 +34,7 @@ func TestWriteBehindReadsWait(t *testing.T) {
 		for i := range n {
 			b.Put(key(i), []byte{byte(round)})
 		}
-		s.writeBehind(b, nil)
+		s.writeBehind(b, nil, nil)
 		switch round {
 		case 0:
 			if v, err := s.Get(key(n-1), nil); err != nil || v[0] != 0 {
@@ -83,7 +83,7 @@ func TestWriteBehindFailureIsFault(t *testing.T) {
 	}
 	b := new(leveldb.Batch)
 	b.Put([]byte("k"), []byte("v"))
-	s.writeBehind(b, nil)
+	s.writeBehind(b, nil, nil)
 	s.settle()
 	fault := s.faultErr()
 	if !errors.Is(fault, ErrStoreFailed) || !errors.Is(fault, leveldb.ErrClosed) {
@@ -114,6 +114,53 @@ func TestWriteBehindClaimedByReader(t *testing.T) {
 	s.runBehind(w) // its goroutine, late: writes nothing again
 	if s.behind.Load() != nil {
 		t.Fatal("a settled write behind is still pending")
+	}
+}
+
+// The accounts of the next block are read without waiting for the write
+// behind: one the write changes from its accts, the value it writes
+// (deleted: the zero Account), any other from LevelDB, which holds the
+// same before the write as after it. A read of another kind still waits.
+func TestAccountReadsDoNotWaitForWriteBehind(t *testing.T) {
+	s := memStore(t)
+	defer s.Close()
+	addr := func(b byte) types.Address { return types.Address{b} }
+	stored := new(leveldb.Batch)
+	stored.Put(accountKey(addr(2)), Account{Balance: 5, Nonce: 1}.encode())
+	stored.Put(accountKey(addr(3)), Account{Balance: 9}.encode())
+	if err := s.Write(stored, nil); err != nil {
+		t.Fatal(err)
+	}
+	// The batch credits 1, empties 2, and leaves 3 and 4 alone.
+	b := new(leveldb.Batch)
+	b.Put(accountKey(addr(1)), Account{Balance: 7}.encode())
+	b.Delete(accountKey(addr(2)))
+	b.Put([]byte("mother"), []byte("x"))
+	accts := map[types.Address]Account{addr(1): {Balance: 7}, addr(2): {}}
+	w := &behindWrite{batch: b, done: make(chan struct{}), accts: accts}
+	s.behind.Store(w) // no goroutine: a read that waited would claim it
+	for a, want := range map[types.Address]Account{
+		addr(1): {Balance: 7}, addr(2): {}, addr(3): {Balance: 9}, addr(4): {},
+	} {
+		got, err := s.account(a)
+		if err != nil || got != want {
+			t.Fatalf("account %x with the write behind pending: %+v %v, want %+v", a[:1], got, err, want)
+		}
+	}
+	if w.claimed.Load() {
+		t.Fatal("an account read claimed the write behind")
+	}
+	if v, err := s.Get([]byte("mother"), nil); err != nil || string(v) != "x" {
+		t.Fatalf("Get of a key of the batch: %q %v", v, err)
+	}
+	if !w.claimed.Load() || s.behind.Load() != nil {
+		t.Fatal("Get did not wait for the write behind")
+	}
+	// Written: the same answers from LevelDB.
+	for a, want := range map[types.Address]Account{addr(1): {Balance: 7}, addr(2): {}, addr(3): {Balance: 9}} {
+		if got, err := s.account(a); err != nil || got != want {
+			t.Fatalf("account %x after the write: %+v %v, want %+v", a[:1], got, err, want)
+		}
 	}
 }
 
