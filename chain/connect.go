@@ -348,7 +348,8 @@ func (c *Chain) commitSwitch(sw *branchSwitch, view *stateView, detached []*type
 	if p != nil && !c.wopts.Sync {
 		// A block extending the tip is written behind: the next block's
 		// decode, checks and signatures need no database, so its write
-		// does not hold the cores up, and every read waits for it.
+		// does not hold the cores up. Every read waits for it but those
+		// of accounts, which take the ones it writes from view.accts.
 		c.db.writeBehind(batch, c.wopts, view.accts)
 	} else if err := c.db.Write(batch, c.wopts); err != nil {
 		if p != nil {

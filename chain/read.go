@@ -135,12 +135,7 @@ func (c *Chain) BlockByHeight(height uint64) (*types.Block, error) {
 func (c *Chain) Account(addr types.Address) (Account, error) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	b, err := getOptional(c.db, accountKey(addr))
-	if err != nil || b == nil {
-		return Account{}, err
-	}
-	acc, err := decodeAccount(b)
-	return acc, c.db.failed(err)
+	return c.db.account(addr)
 }
 
 // TxLocation is where a main-chain transaction is.

@@ -357,8 +357,8 @@ func (s *store) settle() {
 // taken from its accts, which hold every one it writes, and any other
 // reads the same from LevelDB before the write as after it. So the next
 // block's reads need not wait for its parent's batch to be written.
-// Callers hold the chain's lock (as its writes do), so the write under
-// way is not replaced meanwhile.
+// Callers hold the chain's lock, read or write (its writes hold it), so
+// the write under way is not replaced meanwhile.
 func (s *store) account(a types.Address) (Account, error) {
 	get := s.Get
 	if w := s.behind.Load(); w != nil && w.accts != nil {
@@ -394,11 +394,7 @@ func (s *store) getNow(key []byte, ro *opt.ReadOptions) ([]byte, error) {
 // than ErrNotFound classified and recorded.
 func (s *store) Get(key []byte, ro *opt.ReadOptions) ([]byte, error) {
 	s.settle()
-	v, err := s.DB.Get(key, ro)
-	if err != nil && !errors.Is(err, leveldb.ErrNotFound) {
-		return nil, s.failed(err)
-	}
-	return v, err
+	return s.getNow(key, ro)
 }
 
 // Write is leveldb.DB.Write after the write under way, refused after a
